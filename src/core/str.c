@@ -1,0 +1,173 @@
+/* Small string helpers: durations, sizes, integers, edit distance, UTF-8, globs. */
+#include "core/str.h"
+
+#include <ctype.h>
+#include <fnmatch.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+nb_status nb_parse_duration_ms(const char *s, uint64_t *out_ms, struct nb_error *err)
+{
+    const char *p = s;
+    uint64_t total = 0;
+    bool any = false;
+    while (*p == ' ') p++;
+    while (*p) {
+        if (!isdigit((unsigned char)*p)) goto bad;
+        double v = 0;
+        char *end;
+        v = strtod(p, &end);
+        if (end == p || v < 0) goto bad;
+        p = end;
+        double mult;
+        if (strncmp(p, "ms", 2) == 0) { mult = 1; p += 2; }
+        else if (*p == 's') { mult = 1000; p++; }
+        else if (*p == 'm') { mult = 60000; p++; }
+        else if (*p == 'h') { mult = 3600000; p++; }
+        else if (*p == 'd') { mult = 86400000; p++; }
+        else if (*p == '\0' && !any) { mult = 1000; }
+        else goto bad;
+        double ms = v * mult;
+        if (ms > 1e15) goto bad;
+        total += (uint64_t)(ms + 0.5);
+        any = true;
+        while (*p == ' ') p++;
+    }
+    if (!any) goto bad;
+    *out_ms = total;
+    return NB_OK;
+bad:
+    return nb_error_set(err, NB_ERR_CONFIG,
+                        "'%s' is not a duration: use a number with a unit, e.g. 500ms, 10s, 5m, 1h", s);
+}
+
+nb_status nb_parse_size(const char *s, uint64_t *out, struct nb_error *err)
+{
+    char *end;
+    while (*s == ' ') s++;
+    if (!isdigit((unsigned char)*s)) goto bad;
+    double v = strtod(s, &end);
+    while (*end == ' ') end++;
+    static const struct { const char *unit; double mult; } units[] = {
+        {"", 1}, {"B", 1}, {"KiB", 1024.0}, {"MiB", 1048576.0}, {"GiB", 1073741824.0},
+        {"TiB", 1099511627776.0}, {"KB", 1e3}, {"MB", 1e6}, {"GB", 1e9}, {"TB", 1e12},
+        {"K", 1024.0}, {"M", 1048576.0}, {"G", 1073741824.0}, {"k", 1e3},
+    };
+    for (size_t i = 0; i < sizeof units / sizeof units[0]; i++) {
+        if (strcmp(end, units[i].unit) == 0) {
+            double bytes = v * units[i].mult;
+            if (bytes < 0 || bytes > 1.8e19) goto bad;
+            *out = (uint64_t)bytes;
+            return NB_OK;
+        }
+    }
+bad:
+    return nb_error_set(err, NB_ERR_CONFIG, "'%s' is not a size: use e.g. 4096, 64KiB, 256MiB, 1GiB", s);
+}
+
+bool nb_parse_i64(const char *s, size_t n, int64_t *out)
+{
+    size_t i = 0;
+    bool neg = false;
+    if (i < n && (s[i] == '-' || s[i] == '+')) { neg = s[i] == '-'; i++; }
+    if (i == n) return false;
+    uint64_t v = 0;
+    for (; i < n; i++) {
+        if (s[i] < '0' || s[i] > '9') return false;
+        unsigned d = (unsigned)(s[i] - '0');
+        if (v > (UINT64_MAX - d) / 10) return false;
+        v = v * 10 + d;
+    }
+    if (neg) {
+        if (v > (uint64_t)INT64_MAX + 1) return false;
+        *out = (int64_t)(0 - v);
+    } else {
+        if (v > (uint64_t)INT64_MAX) return false;
+        *out = (int64_t)v;
+    }
+    return true;
+}
+
+size_t nb_edit_distance(const char *a, const char *b)
+{
+    size_t la = strlen(a), lb = strlen(b);
+    if (la > 64 || lb > 64) return la > lb ? la : lb;
+    size_t row[65];
+    for (size_t j = 0; j <= lb; j++) row[j] = j;
+    for (size_t i = 1; i <= la; i++) {
+        size_t prev = row[0];
+        row[0] = i;
+        for (size_t j = 1; j <= lb; j++) {
+            size_t cur = row[j];
+            size_t cost = a[i - 1] == b[j - 1] ? 0 : 1;
+            size_t best = prev + cost;
+            if (row[j] + 1 < best) best = row[j] + 1;
+            if (row[j - 1] + 1 < best) best = row[j - 1] + 1;
+            row[j] = best;
+            prev = cur;
+        }
+    }
+    return row[lb];
+}
+
+const char *nb_nearest(const char *word, const char *const *candidates, size_t n)
+{
+    const char *best = NULL;
+    size_t best_d = (size_t)-1;
+    for (size_t i = 0; i < n; i++) {
+        size_t d = nb_edit_distance(word, candidates[i]);
+        if (d < best_d) { best_d = d; best = candidates[i]; }
+    }
+    if (best && best_d > strlen(word) / 2 + 1) return NULL;
+    return best;
+}
+
+size_t nb_utf8_valid_prefix(const char *str, size_t n)
+{
+    const unsigned char *s = (const unsigned char *)str;
+    size_t i = 0;
+    while (i < n) {
+        /* ASCII fast path, 8 bytes at a time. */
+        while (i + 8 <= n) {
+            uint64_t w;
+            memcpy(&w, s + i, 8);
+            if (w & 0x8080808080808080ull) break;
+            i += 8;
+        }
+        if (i >= n) break;
+        unsigned char c = s[i];
+        if (c < 0x80) { i++; continue; }
+        size_t len;
+        uint32_t cp;
+        if (c >= 0xC2 && c <= 0xDF) { len = 2; cp = c & 0x1F; }
+        else if (c >= 0xE0 && c <= 0xEF) { len = 3; cp = c & 0x0F; }
+        else if (c >= 0xF0 && c <= 0xF4) { len = 4; cp = c & 0x07; }
+        else return i;
+        if (i + len > n) return i;
+        for (size_t k = 1; k < len; k++) {
+            if ((s[i + k] & 0xC0) != 0x80) return i;
+            cp = (cp << 6) | (s[i + k] & 0x3F);
+        }
+        if ((len == 3 && cp < 0x800) || (len == 4 && (cp < 0x10000 || cp > 0x10FFFF)) ||
+            (cp >= 0xD800 && cp <= 0xDFFF))
+            return i;
+        i += len;
+    }
+    return n;
+}
+
+bool nb_glob_match(const char *pattern, const char *s, bool pathname)
+{
+    return fnmatch(pattern, s, pathname ? FNM_PATHNAME : 0) == 0;
+}
+
+void nb_format_bytes(uint64_t bytes, char *out, size_t cap)
+{
+    static const char *units[] = {"B", "KiB", "MiB", "GiB", "TiB"};
+    double v = (double)bytes;
+    int u = 0;
+    while (v >= 1024 && u < 4) { v /= 1024; u++; }
+    if (u == 0) snprintf(out, cap, "%llu B", (unsigned long long)bytes);
+    else snprintf(out, cap, "%.1f %s", v, units[u]);
+}

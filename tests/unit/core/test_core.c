@@ -1,0 +1,96 @@
+/* Unit tests of core: errors, arena, buffers, strings. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+#include <string.h>
+
+#include "core/arena.h"
+#include "core/buf.h"
+#include "core/error.h"
+#include "core/log.h"
+#include "core/str.h"
+
+static void test_error_prefix(void **state)
+{
+    struct nb_error err;
+    nb_error_set(&err, NB_ERR_INVALID, "unterminated quote");
+    nb_error_prefix(&err, "%s:%d:%d: ", "a.csv", 3, 7);
+    assert_string_equal(err.message, "a.csv:3:7: unterminated quote");
+    assert_int_equal(err.code, NB_ERR_INVALID);
+    assert_int_equal(nb_error_set(NULL, NB_ERR_IO, "x"), NB_ERR_IO);
+}
+
+static void test_arena(void **state)
+{
+    struct nb_arena a;
+    nb_arena_init(&a, 64);
+    char *s = nb_arena_strdup(&a, "hello");
+    void *big = nb_arena_alloc(&a, 1000);
+    assert_non_null(big);
+    assert_string_equal(s, "hello");
+    assert_true(((uintptr_t)big & 15) == 0);
+    nb_arena_reset(&a);
+    assert_int_equal(a.allocated, 0);
+    assert_string_equal(nb_arena_printf(&a, "%d-%s", 7, "x"), "7-x");
+    nb_arena_cleanup(&a);
+}
+
+static void test_buf_json_string(void **state)
+{
+    struct nb_buf b;
+    nb_buf_init(&b);
+    nb_buf_json_string(&b, "a\"b\\c\n\x01\xc3\xa9", 9);
+    assert_string_equal(b.data, "\"a\\\"b\\\\c\\n\\u0001\xc3\xa9\"");
+    nb_buf_cleanup(&b);
+}
+
+static void test_durations_sizes(void **state)
+{
+    uint64_t v;
+    assert_int_equal(nb_parse_duration_ms("10s", &v, NULL), NB_OK); assert_int_equal(v, 10000);
+    assert_int_equal(nb_parse_duration_ms("5m", &v, NULL), NB_OK); assert_int_equal(v, 300000);
+    assert_int_equal(nb_parse_duration_ms("1h30m", &v, NULL), NB_OK); assert_int_equal(v, 5400000);
+    assert_int_equal(nb_parse_duration_ms("250ms", &v, NULL), NB_OK); assert_int_equal(v, 250);
+    assert_int_equal(nb_parse_duration_ms("7", &v, NULL), NB_OK); assert_int_equal(v, 7000);
+    assert_int_equal(nb_parse_duration_ms("soon", &v, NULL), NB_ERR_CONFIG);
+    assert_int_equal(nb_parse_duration_ms("", &v, NULL), NB_ERR_CONFIG);
+    assert_int_equal(nb_parse_size("256MiB", &v, NULL), NB_OK); assert_int_equal(v, 256u << 20);
+    assert_int_equal(nb_parse_size("10MB", &v, NULL), NB_OK); assert_int_equal(v, 10000000);
+    assert_int_equal(nb_parse_size("4096", &v, NULL), NB_OK); assert_int_equal(v, 4096);
+    assert_int_equal(nb_parse_size("lots", &v, NULL), NB_ERR_CONFIG);
+}
+
+static void test_nearest_and_utf8(void **state)
+{
+    const char *keys[] = {"batch_size", "workers", "flush_interval"};
+    assert_string_equal(nb_nearest("batch_sise", keys, 3), "batch_size");
+    assert_null(nb_nearest("zzzzzzzzzzzz", keys, 3));
+    assert_true(nb_utf8_valid("h\xc3\xa9llo", 6));
+    assert_false(nb_utf8_valid("\xc3\x28", 2));
+    assert_false(nb_utf8_valid("\xed\xa0\x80", 3));     /* surrogate */
+    assert_false(nb_utf8_valid("\xc0\xaf", 2));         /* overlong */
+    assert_int_equal(nb_utf8_valid_prefix("abc\xff", 4), 3);
+    int64_t i;
+    assert_true(nb_parse_i64("-9223372036854775808", 20, &i));
+    assert_false(nb_parse_i64("9223372036854775808", 19, &i));
+}
+
+static void test_redact(void **state)
+{
+    nb_log_add_secret("hunter2secret");
+    char msg[128] = "password=hunter2secret and again hunter2secret";
+    nb_redact(msg, sizeof msg);
+    assert_string_equal(msg, "password=*** and again ***");
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_error_prefix),   cmocka_unit_test(test_arena),
+        cmocka_unit_test(test_buf_json_string), cmocka_unit_test(test_durations_sizes),
+        cmocka_unit_test(test_nearest_and_utf8), cmocka_unit_test(test_redact),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
