@@ -1,0 +1,50 @@
+/* The destination side shared by every connector that writes files through a format writer
+ * (csv, json, parquet, avro locally; s3 and gcs with their own ostream). It owns: the path
+ * template ({stream}), the partial name + rename on success, compression, checkpoints
+ * (nb_ostream checkpoint -> committed length in the destination state) and resume (truncate the
+ * partial file to the committed length and continue, for formats that are resumable).
+ * A connector composes it: `open` passes its format (and optionally an output opener). */
+#ifndef NB_CONNECTORS_COMMON_FILE_DEST_H
+#define NB_CONNECTORS_COMMON_FILE_DEST_H
+
+#include "connectors/connector.h"
+#include "formats/format.h"
+#include "io/stream.h"
+
+/* path (required, may contain {stream}), compression (auto|none|gzip|zstd|lz4|bzip2|xz|snappy),
+ * compression_level. Include it in a connector's destination spec with NB_KEY_INCLUDE. */
+extern const struct nb_config_key nb_file_dest_keys[];
+
+/* Where the bytes go. The default opener writes local files (nb_output_open). An object store
+ * supplies its own (final object name in, ostream that uploads out). resume_len > 0: continue the
+ * partial object committed at that length. */
+typedef nb_status (*nb_output_opener)(void *opener_ctx, const char *path, enum nb_codec codec, int level,
+                                      uint64_t resume_len, struct nb_ostream **out, struct nb_error *err);
+
+struct nb_file_dest_args {
+    const struct nb_format_ops *format;
+    nb_output_opener opener;     /* NULL: local files */
+    void *opener_ctx;
+};
+
+nb_status nb_file_dest_open(void **self, const struct nb_context *ctx, const struct nb_file_dest_args *args,
+                            struct nb_error *err);
+nb_status nb_file_dest_check(void *self, struct nb_error *err);
+nb_status nb_file_dest_encode(void *self, const struct nb_batch *b, struct nb_buf *out, struct nb_error *err);
+nb_status nb_file_dest_write(void *self, const struct nb_batch *b, const struct nb_buf *encoded, struct nb_error *err);
+nb_status nb_file_dest_commit(void *self, const char *stream, struct nb_buf *dest_state, struct nb_error *err);
+nb_status nb_file_dest_end_stream(void *self, const char *stream, struct nb_error *err);
+void nb_file_dest_close(void *self, bool success, bool keep_partial);
+
+/* Destination ops for a local-file connector whose only difference is its format:
+ *   static nb_status my_open(void **s, const struct nb_context *c, struct nb_error *e)
+ *   { struct nb_file_dest_args a = {&nb_format_parquet}; return nb_file_dest_open(s, c, &a, e); }
+ *   const struct nb_destination_ops my_dest = NB_FILE_DESTINATION_OPS(my_spec, my_open, true); */
+#define NB_FILE_DESTINATION_OPS(spec_table, open_fn, is_typed)                                          \
+    {                                                                                                  \
+        .spec = (spec_table), .typed = (is_typed), .open = (open_fn), .check = nb_file_dest_check,     \
+        .encode = nb_file_dest_encode, .write = nb_file_dest_write, .commit = nb_file_dest_commit,     \
+        .end_stream = nb_file_dest_end_stream, .close = nb_file_dest_close,                            \
+    }
+
+#endif
