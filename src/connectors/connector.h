@@ -89,6 +89,9 @@ struct nb_source_ops {
     /* The engine has saved `position` of `stream` after the destination made it durable: a
      * CDC source confirms it to the server now (never earlier). May be NULL. */
     nb_status (*ack)(void *self, const char *stream, const char *position, struct nb_error *err);
+    /* Optional: how far the source has got, for the progress line (bytes or rows; total 0 =
+     * unknown). Called from the reader thread between reads. */
+    bool (*progress)(void *self, uint64_t *done, uint64_t *total);
     void (*close)(void *self);
 };
 

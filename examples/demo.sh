@@ -1,0 +1,24 @@
+#!/usr/bin/env bash
+# `make demo`: runs the sample pipelines in examples/ with the freshly built binary and shows what
+# they produced.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+NEBULA=${NEBULA:-bin/nebula}
+rm -rf out && mkdir -p out
+
+echo "== nebula run -c examples/users-to-json.yaml"
+"$NEBULA" run -c examples/users-to-json.yaml --progress never
+echo "-- out/users.json:"
+cat out/users.json
+
+echo
+echo "== nebula pipeline json csv (and back): values survive the round trip"
+"$NEBULA" pipeline json csv --source-path out/users.json --dest-path out/users.roundtrip.csv --progress never
+cat out/users.roundtrip.csv
+
+if "$NEBULA" list | grep -q '^parquet '; then
+  echo
+  echo "== nebula pipeline csv parquet"
+  "$NEBULA" pipeline csv parquet --source-path examples/users.csv --dest-path out/users.parquet --progress never
+  ls -l out/users.parquet
+fi
