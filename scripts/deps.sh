@@ -8,7 +8,7 @@ PACKAGES=(
   libpq-dev libmariadb-dev libcurl4-openssl-dev libssl-dev
   zlib1g-dev libzstd-dev liblz4-dev libbz2-dev liblzma-dev libsnappy-dev
   libyaml-dev libavro-dev libcmocka-dev libmicrohttpd-dev
-  postgresql mariadb-server nodejs npm python3 zstd xz-utils bzip2 lz4 gzip
+  postgresql mariadb-server nodejs npm python3 zstd xz-utils bzip2 lz4 gzip curl time
 )
 [ "${1:-}" = "--print" ] && { printf '%s\n' "${PACKAGES[@]}"; exit 0; }
 

@@ -46,6 +46,7 @@ int nb_cli_exit_code(nb_status status);
 /* Progress and summary (progress.c). */
 struct nb_cli_progress {
     bool enabled;
+    bool forced;       /* --progress always: draw even short runs */
     bool printed;
     uint64_t last_rows;
     double last_seconds;
@@ -55,6 +56,10 @@ void nb_cli_progress_update(void *user, const struct nb_run_stats *stats);
 void nb_cli_progress_clear(struct nb_cli_progress *p);
 void nb_cli_print_summary(const char *name, const struct nb_run_stats *stats, nb_status status);
 uint64_t nb_cli_peak_rss_bytes(void);
+
+/* Prometheus /metrics on host:port for the life of a run (metrics_http.c); NULL + err on failure. */
+void *nb_cli_metrics_start(const char *addr, struct nb_error *err);
+void nb_cli_metrics_stop(void *server);
 
 /* Signals: SIGINT/SIGTERM set the cancel flag (a second one exits at once). */
 void nb_cli_signals_install(atomic_bool *cancel);

@@ -60,6 +60,9 @@ static int execute(const char *command, struct nb_cfg *root)
     if (rc != NB_OK) return nb_cli_fail(command, rc, &err);
     nb_log_configure(obs.log_level, obs.log_format);
 
+    void *metrics = NULL;
+    if (obs.metrics_addr && !(metrics = nb_cli_metrics_start(obs.metrics_addr, &err)))
+        return nb_cli_fail(command, NB_ERR_CONFIG, &err);
     static atomic_bool cancel;
     atomic_store(&cancel, false);
     nb_cli_signals_install(&cancel);
@@ -69,6 +72,7 @@ static int execute(const char *command, struct nb_cfg *root)
     struct nb_run_stats stats = {0};
     rc = nb_pipeline_run(&req, &stats, &err);
     nb_cli_progress_clear(&progress);
+    nb_cli_metrics_stop(metrics);
     int code = NB_EXIT_OK;
     if (rc != NB_OK) code = nb_cli_fail(command, rc, &err);
     nb_cli_print_summary(opts.pipeline_name, &stats, rc);
@@ -155,8 +159,11 @@ int nb_cli_pipeline(int argc, char **argv)
     struct nb_cfg *root = NULL;
     if (rc == NB_OK) {
         if (!flags.overrides) flags.overrides = nb_cfg_new_map();
+        char name[128];
+        snprintf(name, sizeof name, "%s-to-%s", pos[0], pos[1]);
         if (!flags.overrides || !nb_cfg_set(flags.overrides, "source.type", pos[0]) ||
-            !nb_cfg_set(flags.overrides, "destination.type", pos[1]))
+            !nb_cfg_set(flags.overrides, "destination.type", pos[1]) ||
+            (!nb_cfg_child(flags.overrides, "name") && !nb_cfg_set(flags.overrides, "name", name)))
             rc = nb_error_set(&err, NB_ERR_NOMEM, "out of memory");
     }
     if (rc == NB_OK) rc = nb_cli_load_config(&flags, &root, &err);

@@ -10,7 +10,7 @@
 void nb_cli_progress_init(struct nb_cli_progress *p, const char *mode)
 {
     memset(p, 0, sizeof *p);
-    if (mode && strcmp(mode, "always") == 0) p->enabled = true;
+    if (mode && strcmp(mode, "always") == 0) p->enabled = p->forced = true;
     else if (mode && strcmp(mode, "never") == 0) p->enabled = false;
     else p->enabled = isatty(STDERR_FILENO);
 }
@@ -26,7 +26,7 @@ static void human_count(uint64_t n, char *out, size_t cap)
 void nb_cli_progress_update(void *user, const struct nb_run_stats *s)
 {
     struct nb_cli_progress *p = user;
-    if (!p->enabled || s->seconds < 0.2) return;
+    if (!p->enabled || (s->seconds < 0.2 && !p->forced)) return;
     char rows[32], rate[32], bytes[32], eta[48] = "";
     human_count(s->rows_out, rows, sizeof rows);
     human_count(s->seconds > 0 ? (uint64_t)((double)s->rows_out / s->seconds) : 0, rate, sizeof rate);

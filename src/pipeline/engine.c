@@ -14,6 +14,7 @@
 
 #include "core/clock.h"
 #include "core/log.h"
+#include "core/metrics.h"
 #include "pipeline/bad_records.h"
 #include "pipeline/state.h"
 
@@ -35,6 +36,7 @@ struct stream_track {
     uint64_t rows_uncommitted;
     bool dirty;                   /* written since the last checkpoint */
     bool skip;                    /* finished by an earlier run */
+    struct nb_metric *m_rows_in, *m_rows_out, *m_bytes_out, *m_batches, *m_checkpoints;
 };
 
 struct ack {
@@ -92,6 +94,11 @@ static struct stream_track *track(struct engine *e, const char *name)
     if (!t->name) return NULL;
     struct nb_state_entry *se = nb_state_find(&e->state, name);
     t->skip = se && se->done;
+    t->m_rows_in = nb_metric_get("nebula_rows_in_total", "Rows read from the source", NB_METRIC_COUNTER, name);
+    t->m_rows_out = nb_metric_get("nebula_rows_out_total", "Rows written to the destination", NB_METRIC_COUNTER, name);
+    t->m_bytes_out = nb_metric_get("nebula_bytes_out_total", "Encoded bytes handed to the destination", NB_METRIC_COUNTER, name);
+    t->m_batches = nb_metric_get("nebula_batches_total", "Batches committed to the destination", NB_METRIC_COUNTER, name);
+    t->m_checkpoints = nb_metric_get("nebula_checkpoints_total", "Checkpoints saved (destination durable, state written)", NB_METRIC_COUNTER, name);
     e->n_streams++;
     return t;
 }
@@ -346,6 +353,7 @@ static nb_status checkpoint_stream(struct engine *e, struct stream_track *t, boo
     }
     nb_buf_cleanup(&dstate);
     e->stats.checkpoints++;
+    nb_metric_add(t->m_checkpoints, 1);
     t->rows_uncommitted = 0;
     t->dirty = false;
     if (t->last_position) post_ack(e, t->name, t->last_position);
@@ -437,11 +445,17 @@ static nb_status commit_loop(struct engine *e, bool *dest_failed, struct nb_erro
         if (!t) return nb_error_set(err, NB_ERR_NOMEM, "out of memory");
         e->stats.rows_in += b->n_rows + b->bad_records;
         e->stats.batches++;
+        nb_metric_add(t->m_rows_in, b->n_rows + b->bad_records);
+        nb_metric_add(t->m_batches, 1);
         if (!t->skip && b->schema) {
             rc = dops->write(e->dst, b, s->has_encoded ? &s->encoded : NULL, err);
             if (rc != NB_OK) { *dest_failed = true; return rc; }
             e->stats.rows_out += b->n_rows;
-            if (s->has_encoded) e->stats.bytes_out += s->encoded.len;
+            nb_metric_add(t->m_rows_out, b->n_rows);
+            if (s->has_encoded) {
+                e->stats.bytes_out += s->encoded.len;
+                nb_metric_add(t->m_bytes_out, s->encoded.len);
+            }
             t->rows_uncommitted += b->n_rows;
             t->dirty = true;
             if (b->position) {
@@ -518,7 +532,9 @@ nb_status nb_pipeline_run(const struct nb_run_request *req, struct nb_run_stats 
     bool reader_started = false, dest_failed = false, success = false;
     const struct nb_cfg *src_cfg, *dst_cfg;
     nb_status rc = find_connector(req->root, "source", &e->src_conn, &src_cfg, err);
+    if (req->source_ops) { e->src_conn = req->source_ops; rc = NB_OK; }
     if (rc == NB_OK) rc = find_connector(req->root, "destination", &e->dst_conn, &dst_cfg, err);
+    if (req->destination_ops) { e->dst_conn = req->destination_ops; rc = NB_OK; }
     if (rc == NB_OK) rc = nb_bad_records_init(&e->bad, e->opt, err);
     if (rc == NB_OK) rc = load_state(e, err);
     if (rc != NB_OK) goto out;

@@ -34,6 +34,9 @@ struct nb_run_request {
     nb_progress_fn progress;              /* optional, called about every progress_interval_ms */
     void *progress_user;
     uint64_t progress_interval_ms;
+    /* Optional: connectors to use instead of looking up the sections' `type` in the registry
+     * (a program embedding libnebula with its own connector; the engine's tests). */
+    const struct nb_connector_ops *source_ops, *destination_ops;
 };
 
 /* Run the pipeline to completion, failure or cancellation (NB_ERR_CANCELLED; stats->timed_out

@@ -48,7 +48,7 @@ static const struct nb_config_key observability_keys[] = {
 };
 
 const struct nb_config_key nb_pipeline_spec[] = {
-    {"name", NB_KEY_STRING, "nebula", NULL, 0, "pipeline name (logs, state, metrics)"},
+    {"name", NB_KEY_STRING, "pipeline", NULL, 0, "pipeline name (logs, state, metrics)"},
     {"source", NB_KEY_MAP, NULL, NULL, NB_KEY_REQUIRED, "the source connector: type plus its keys (nebula spec <type>)"},
     {"destination", NB_KEY_MAP, NULL, NULL, NB_KEY_REQUIRED, "the destination connector: type plus its keys"},
     {"performance", NB_KEY_MAP, NULL, NULL, 0, "throughput and memory", performance_keys},
@@ -90,7 +90,7 @@ nb_status nb_pipeline_options(struct nb_cfg *root, struct nb_run_options *o, str
                         *sc = nb_cfg_child(root, "schema"), *state = nb_cfg_child(root, "state"),
                         *ob = nb_cfg_child(root, "observability");
     memset(o, 0, sizeof *o);
-    o->pipeline_name = nb_cfg_string(root, "name", "nebula");
+    o->pipeline_name = nb_cfg_string(root, "name", "pipeline");
     int64_t batch = nb_cfg_int(perf, "batch_size", 10000), workers = nb_cfg_int(perf, "workers", 2),
             conc = nb_cfg_int(perf, "max_concurrency", 4), maxbad = nb_cfg_int(er, "max_bad_records", 0);
     if (batch < 1 || batch > 10000000)

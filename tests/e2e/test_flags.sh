@@ -42,6 +42,21 @@ ok=0
 for _ in $(seq 1 40); do grep -q '"rows": 100' s.json 2>/dev/null && { ok=1; break; }; sleep 0.05; done
 [ "$ok" = 1 ] && pass || fail "--flush-interval: 100 rows not committed while the input is open"
 wait "$pid" || true; wait "$feeder" || true
+# --metrics-addr serves Prometheus metrics while the run lasts.
+port=$((20000 + RANDOM % 20000))
+mkfifo slow2.csv
+( head -n 101 users.csv; sleep 2 ) > slow2.csv &
+feeder=$!
+"$NEBULA" pipeline csv json --source-path slow2.csv --dest-path slow2.ndjson --format lines --flush-interval 100ms \
+  --metrics-addr "127.0.0.1:$port" --source-opt stream=slow >"$T/out" 2>"$T/err" &
+pid=$!
+ok=0
+for _ in $(seq 1 40); do
+  curl -sf "http://127.0.0.1:$port/metrics" > metrics.txt 2>/dev/null && grep -q 'nebula_rows_out_total{stream="slow"} 100' metrics.txt && { ok=1; break; }
+  sleep 0.05
+done
+[ "$ok" = 1 ] && pass || fail "--metrics-addr: $(cat metrics.txt 2>/dev/null | head -20)"
+wait "$pid" || true; wait "$feeder" || true
 # A flag overrides the file; the file overrides the default.
 cat > p.yaml <<'Y'
 source: { type: csv, path: users.csv }

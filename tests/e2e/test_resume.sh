@@ -6,7 +6,7 @@ source "$(dirname "$0")/lib.sh"
 
 make_users_csv 50000 full.csv
 head -n 25001 full.csv > half.csv
-nb pipeline csv json --source-path full.csv --dest-path clean.ndjson --format lines --stream users
+nb pipeline csv json --source-path full.csv --dest-path clean.ndjson --format lines --source-opt stream=users
 expect_rc 0 "clean run"
 
 wait_rows() {   # wait until the state file records $1 rows
@@ -23,7 +23,7 @@ interrupted_run() {   # interrupted_run <signal> <expected exit>
   mkfifo in.csv
   ( cat half.csv; sleep 20 ) > in.csv &
   local feeder=$!
-  "$NEBULA" pipeline csv json --source-path in.csv --dest-path out.ndjson --format lines --stream users \
+  "$NEBULA" pipeline csv json --source-path in.csv --dest-path out.ndjson --format lines --source-opt stream=users \
     --state st.json --flush-interval 50ms >"$T/out" 2>"$T/err" &
   local pid=$!
   if wait_rows 25000; then pass; else fail "$sig: no checkpoint of 25000 rows: $(cat st.json 2>/dev/null) $(cat "$T/err")"; fi
@@ -34,13 +34,13 @@ interrupted_run() {   # interrupted_run <signal> <expected exit>
   expect_no_file out.ndjson
   expect_file out.ndjson.nebula-partial
   rm -f in.csv && cp full.csv in.csv
-  nb pipeline csv json --source-path in.csv --dest-path out.ndjson --format lines --stream users --state st.json
+  nb pipeline csv json --source-path in.csv --dest-path out.ndjson --format lines --source-opt stream=users --state st.json
   expect_rc 0 "resume after $sig"
   expect_file_eq out.ndjson clean.ndjson
   expect_no_file out.ndjson.nebula-partial
   grep -q '"done": true' st.json && pass || fail "state not done after resume: $(cat st.json)"
   # A rerun with a finished state has nothing to do and leaves the output alone.
-  nb pipeline csv json --source-path in.csv --dest-path out.ndjson --format lines --stream users --state st.json
+  nb pipeline csv json --source-path in.csv --dest-path out.ndjson --format lines --source-opt stream=users --state st.json
   expect_rc 0 "rerun finished"; expect_file_eq out.ndjson clean.ndjson
 }
 
@@ -53,14 +53,14 @@ rm -f in.csv st.json
 mkfifo in.csv
 ( cat half.csv; sleep 20 ) > in.csv &
 feeder=$!
-"$NEBULA" pipeline csv json --source-path in.csv --dest-path out.ndjson.gz --format lines --stream users \
+"$NEBULA" pipeline csv json --source-path in.csv --dest-path out.ndjson.gz --format lines --source-opt stream=users \
   --state st.json --flush-interval 50ms >"$T/out" 2>"$T/err" &
 pid=$!
 wait_rows 25000 && pass || fail "gz: no checkpoint"
 kill -KILL "$pid"; wait "$pid" 2>/dev/null || true
 kill "$feeder" 2>/dev/null || true; wait "$feeder" 2>/dev/null || true
 rm -f in.csv && cp full.csv in.csv
-nb pipeline csv json --source-path in.csv --dest-path out.ndjson.gz --format lines --stream users --state st.json
+nb pipeline csv json --source-path in.csv --dest-path out.ndjson.gz --format lines --source-opt stream=users --state st.json
 expect_rc 0 "gz resume"
 gzip -t out.ndjson.gz && pass || fail "gzip -t"
 expect_file_eq <(gzip -dc out.ndjson.gz) clean.ndjson
@@ -70,13 +70,13 @@ rm -f in.csv st.json out.ndjson*
 mkfifo in.csv
 ( cat half.csv; sleep 20 ) > in.csv &
 feeder=$!
-nb pipeline csv json --source-path in.csv --dest-path out.ndjson --format lines --stream users \
+nb pipeline csv json --source-path in.csv --dest-path out.ndjson --format lines --source-opt stream=users \
   --state st.json --flush-interval 50ms --timeout 1s
 kill "$feeder" 2>/dev/null || true; wait "$feeder" 2>/dev/null || true
 expect_rc 1 "timeout"; expect_err_contains "timeouts.run"; expect_err_contains "timed out"
 expect_no_file out.ndjson
 rm -f in.csv && cp full.csv in.csv
-nb pipeline csv json --source-path in.csv --dest-path out.ndjson --format lines --stream users --state st.json
+nb pipeline csv json --source-path in.csv --dest-path out.ndjson --format lines --source-opt stream=users --state st.json
 expect_rc 0 "resume after timeout"; expect_file_eq out.ndjson clean.ndjson
 
 # Without --state a stopped run leaves nothing behind.

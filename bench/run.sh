@@ -1,0 +1,116 @@
+#!/usr/bin/env bash
+# `make bench`: Nebula beside the reference tools on the same machine in the same run.
+# For each case: rows/s, MB/s of input, wall seconds, peak RSS and bytes of memory per record, the
+# median of several runs after a warm-up, whole-process (GNU time). DuckDB's own COPY time (without
+# node start-up) is what the ratio uses, which is the stricter comparison for Nebula.
+# Environment: BENCH_SIZES="1000 10000 100000 1000000 10000000", BENCH_RUNS=3, BENCH_QUICK=1 (1K..1M).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+ROOT=$PWD
+NEBULA=${NEBULA:-$ROOT/bin/nebula}
+GEN=${GEN:-$ROOT/build/bin/nb-gen}
+DATA=${BENCH_DATA:-$ROOT/bench/data}
+OUT=$ROOT/bench/out
+RUNS=${BENCH_RUNS:-3}
+SIZES=${BENCH_SIZES:-"1000 10000 100000 1000000 10000000"}
+[ "${BENCH_QUICK:-0}" = 1 ] && SIZES="1000 10000 100000 1000000"
+mkdir -p "$DATA" "$OUT" "$ROOT/bench/results"
+
+# Reference tools: install what is missing and say so.
+need=()
+command -v mlr >/dev/null || need+=(miller)
+[ -x /usr/bin/time ] || need+=(time)
+if [ ${#need[@]} -gt 0 ]; then
+  echo "bench: installing reference tools: ${need[*]}" >&2
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need[@]}" >/dev/null 2>&1 || echo "bench: could not install ${need[*]}" >&2
+fi
+HAVE_DUCKDB=0; [ -d "$ROOT/tests/node_modules/@duckdb/node-api" ] && HAVE_DUCKDB=1
+HAVE_MLR=0; command -v mlr >/dev/null && HAVE_MLR=1
+HAVE_PARQUET=0; "$NEBULA" list | grep -q '^parquet ' && HAVE_PARQUET=1
+
+gen() {   # gen shape rows fmt -> path
+  local f="$DATA/$1-$2.$3"
+  [ -s "$f" ] || "$GEN" "$1" "$2" "$3" > "$f"
+  echo "$f"
+}
+
+# measure <label> <command...>: prints "wall maxrss_kb inner" medians over RUNS (after one warm-up)
+measure() {
+  local runs=$RUNS walls=() rss=() inner=()
+  "${@}" > "$OUT/inner.txt" 2>"$OUT/err.txt" || { echo "FAILED"; cat "$OUT/err.txt" >&2; return 0; }
+  for ((r = 0; r < runs; r++)); do
+    /usr/bin/time -f "%e %M" -o "$OUT/time.txt" "${@}" > "$OUT/inner.txt" 2>"$OUT/err.txt" || { echo "FAILED"; return 0; }
+    read -r w m < "$OUT/time.txt"
+    walls+=("$w"); rss+=("$m"); inner+=("$(tail -1 "$OUT/inner.txt" 2>/dev/null | grep -Eo '^[0-9.]+$' || echo "$w")")
+  done
+  median() { printf '%s\n' "$@" | sort -g | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
+  echo "$(median "${walls[@]}") $(median "${rss[@]}") $(median "${inner[@]}")"
+}
+
+results=$ROOT/bench/results/latest.md
+{
+  echo "# Benchmark results"
+  echo
+  echo "Machine: $(nproc) cores, $(awk '/MemTotal/ {printf "%.0f GiB", $2/1048576}' /proc/meminfo), $(uname -r); $(date -u +%Y-%m-%d)."
+  echo "Median of $RUNS runs after a warm-up. MB/s = input MB / wall s. ratio = reference time / Nebula time (DuckDB: its COPY time without node start-up)."
+  echo
+  echo "| case | rows | tool | wall s | rows/s | MB/s | peak RSS MiB | bytes/record | ratio |"
+  echo "|---|---:|---|---:|---:|---:|---:|---:|---:|"
+} > "$results"
+
+row() {   # row case rows tool wall rss_kb input_bytes ratio
+  local rps mbs mib bpr
+  rps=$(awk -v r="$2" -v w="$4" 'BEGIN { printf "%.0f", (w > 0 ? r / w : 0) }')
+  mbs=$(awk -v b="$6" -v w="$4" 'BEGIN { printf "%.1f", (w > 0 ? b / 1e6 / w : 0) }')
+  mib=$(awk -v k="$5" 'BEGIN { printf "%.1f", k / 1024 }')
+  bpr=$(awk -v k="$5" -v r="$2" 'BEGIN { printf "%.0f", k * 1024 / r }')
+  printf '| %s | %s | %s | %s | %s | %s | %s | %s | %s |\n' "$1" "$2" "$3" "$4" "$rps" "$mbs" "$mib" "$bpr" "$7" | tee -a "$results"
+}
+
+run_case() {   # run_case name shape rows informat nebula-dest-type nebula-args duckdb-kind mlr-args
+  local name=$1 shape=$2 rows=$3 infmt=$4 dtype=$5 nargs=$6 dkind=$7 margs=$8
+  local input; input=$(gen "$shape" "$rows" "$infmt")
+  local bytes; bytes=$(stat -c %s "$input")
+  local ext=${dkind%%_*}; [ "$ext" = json_array ] && ext=json
+  local src=csv; [ "$infmt" = ndjson ] && src=json
+  # shellcheck disable=SC2086
+  read -r nw nr _ < <(measure "$NEBULA" pipeline "$src" "$dtype" --source-path "$input" --dest-path "$OUT/nebula.out" \
+      --progress never --log-level warn $nargs)
+  local floor_w floor_r
+  read -r floor_w floor_r _ < <(measure bash -c "cat '$input' > '$OUT/floor.out'")
+  row "$name" "$rows" "nebula" "$nw" "$nr" "$bytes" "1.00"
+  row "$name" "$rows" "cat (floor)" "$floor_w" "$floor_r" "$bytes" "$(awk -v a="$floor_w" -v b="$nw" 'BEGIN { printf "%.2f", a / b }')"
+  if [ "$HAVE_DUCKDB" = 1 ] && [ -n "$dkind" ]; then
+    read -r dw dr di < <(measure node "$ROOT/bench/duckdb_copy.mjs" "$input" "$OUT/duck.$ext" "$dkind")
+    row "$name" "$rows" "duckdb (COPY $di s)" "$dw" "$dr" "$bytes" "$(awk -v a="$di" -v b="$nw" 'BEGIN { printf "%.2f", a / b }')"
+  fi
+  if [ "$HAVE_MLR" = 1 ] && [ -n "$margs" ] && [ "$rows" -le 1000000 ]; then
+    # shellcheck disable=SC2086
+    read -r mw mr _ < <(measure bash -c "mlr $margs '$input' > '$OUT/mlr.out'")
+    row "$name" "$rows" "miller" "$mw" "$mr" "$bytes" "$(awk -v a="$mw" -v b="$nw" 'BEGIN { printf "%.2f", a / b }')"
+  fi
+}
+
+for n in $SIZES; do
+  run_case "csv -> ndjson" users "$n" csv json "--format lines" json "--icsv --ojsonl cat"
+done
+run_case "csv -> json array" users 1000000 csv json "--format array" json_array "--icsv --ojson cat"
+run_case "ndjson -> csv" users 1000000 ndjson csv "" csv "--ijsonl --ocsv cat"
+for shape in narrow wide nasty; do
+  run_case "csv -> ndjson ($shape)" "$shape" 1000000 csv json "--format lines" json "--icsv --ojsonl cat"
+done
+if [ "$HAVE_PARQUET" = 1 ]; then
+  for n in 1000000 $( [ "${BENCH_QUICK:-0}" = 1 ] || echo 10000000 ); do
+    run_case "csv -> parquet snappy" users "$n" csv parquet "--dest-opt compression=snappy" parquet_snappy ""
+    run_case "csv -> parquet zstd" users "$n" csv parquet "--dest-opt compression=zstd" parquet_zstd ""
+  done
+fi
+# Scaling: the second core.
+input=$(gen users 1000000 csv)
+for w in 1 2; do
+  read -r ww wr _ < <(measure "$NEBULA" pipeline csv json --source-path "$input" --dest-path "$OUT/w.out" --format lines \
+      --progress never --log-level warn --workers "$w")
+  row "csv -> ndjson --workers $w" 1000000 nebula "$ww" "$wr" "$(stat -c %s "$input")" "-"
+done
+echo
+echo "results written to bench/results/latest.md"
