@@ -52,7 +52,8 @@ void nb_ostream_destroy(struct nb_ostream *s);   /* accepts NULL */
 nb_status nb_file_ostream_open(const char *path, uint64_t resume_len, struct nb_ostream **out, struct nb_error *err);
 /* The name of the partial file for a final path. */
 void nb_partial_path(const char *path, char *out, size_t cap);
-/* Compress into inner (owned: destroyed with the returned stream). level 0 = codec default. */
+/* Compress into inner (owned: destroyed with the returned stream). level 0 = codec default.
+ * On failure (unknown codec, level out of range: NB_ERR_CONFIG) inner stays the caller's. */
 nb_status nb_compress_ostream_create(enum nb_codec codec, int level, struct nb_ostream *inner,
                                      struct nb_ostream **out, struct nb_error *err);
 /* File + optional compression in one call. */
@@ -84,6 +85,7 @@ void nb_istream_destroy(struct nb_istream *s);   /* accepts NULL */
 /* Open a file for reading; "-" is stdin. Errors: missing file, a directory, no permission, each
  * naming the path. */
 nb_status nb_file_istream_open(const char *path, struct nb_istream **out, struct nb_error *err);
+/* Decompress inner (owned, as above; on failure it stays the caller's). name is used in errors. */
 nb_status nb_decompress_istream_create(enum nb_codec codec, struct nb_istream *inner, const char *name,
                                        struct nb_istream **out, struct nb_error *err);
 /* File + decompression (codec NONE with auto=true: by extension), positioned at uncompressed
