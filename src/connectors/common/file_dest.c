@@ -60,6 +60,9 @@ nb_status nb_file_dest_open(void **self, const struct nb_context *ctx, const str
         return nb_error_set(err, NB_ERR_CONFIG, "destination: 'path' is required");
     }
     const char *comp = nb_cfg_string(ctx->config, "compression", "auto");
+    /* A format that compresses inside the file (parquet) owns the `compression` key: no codec around it. */
+    for (const struct nb_config_key *k = args->format->spec; k && k->name; k++)
+        if (strcmp(k->name, "compression") == 0) comp = "none";
     d->codec_auto = strcmp(comp, "auto") == 0;
     if (!d->codec_auto && nb_codec_parse(comp, &d->codec, err) != NB_OK) {
         free(d);
