@@ -36,12 +36,12 @@ expect_out_contains "sync_interval"
 nb list; expect_rc 0 "list"
 expect_out_contains "avro"
 
-make_users_csv 5000 users.csv
+make_users_csv 3000 users.csv
 nb pipeline csv avro --source-path users.csv --dest-path av/users.avro --batch-size 700
 expect_rc 0 "csv -> avro"
 expect_file av/users.avro
 expect_no_file av/users.avro.nebula-partial
-check_users av/users.avro 5000
+check_users av/users.avro 3000
 m=$(meta)
 case "$m" in *'"codec":"snappy"'*) pass ;; *) fail "default codec: $m" ;; esac
 case "$m" in *'{"name":"created_at","type":["null",{"type":"long","logicalType":"timestamp-micros"}],"default":null}'*) pass ;;
@@ -53,12 +53,12 @@ for codec in null deflate snappy zstd none; do
   cat > p_$codec.yaml <<Y
 name: users-$codec
 source: { type: csv, path: users.csv }
-destination: { type: avro, path: "av/{stream}-$codec.avro", codec: $codec, compression_level: 3, block_size: 4KiB, sync_interval: 100 }
+destination: { type: avro, path: "av/{stream}-$codec.avro", codec: $codec, compression_level: 3, block_size: 4KiB, sync_interval: 50 }
 Y
   nb run -c p_$codec.yaml; expect_rc 0 "run $codec"
   f=$(ls av/*-$codec.avro 2>/dev/null | head -1)
   [ -n "$f" ] || { fail "no output for $codec"; continue; }
-  check_users "$f" 5000
+  check_users "$f" 3000
   want=$codec; [ $codec = zstd ] && want=zstandard; [ $codec = none ] && want=null
   blocks=$(meta | sed 's/.*"blocks":\([0-9]*\).*/\1/')
   [ "$(meta)" = '{}' ] && continue   # not readable here (notice printed)
@@ -85,7 +85,7 @@ nb run -c bad.yaml; expect_rc 2 "unknown codec"
 expect_err_contains "codec"
 
 # A value that does not fit the inferred type is a bad record: fail leaves no file; skip drops it.
-{ cat users.csv; echo "5001,User 5001,user5001@example.com,N/A,1.00,true,2024-01-01T00:00:00Z"; } > bad.csv
+{ cat users.csv; echo "3001,User 3001,user3001@example.com,N/A,1.00,true,2024-01-01T00:00:00Z"; } > bad.csv
 nb pipeline csv avro --source-path bad.csv --dest-path av/bad.avro --set source.infer_rows=1000
 expect_rc 1 "bad record with policy fail"
 expect_err_contains "N/A"
@@ -93,6 +93,6 @@ expect_no_file av/bad.avro
 expect_no_file av/bad.avro.nebula-partial
 nb pipeline csv avro --source-path bad.csv --dest-path av/skip.avro --on-bad-record skip --set source.infer_rows=1000
 expect_rc 0 "bad record with policy skip"
-check_users av/skip.avro 5000
+check_users av/skip.avro 3000
 
 finish
