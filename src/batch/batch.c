@@ -101,6 +101,9 @@ bool nb_column_grow(struct nb_column *c, size_t min_rows)
         c->offsets = o;
     }
     c->cap = cap;
+    /* A text column always has a data buffer, so readers may form data + offset even when every
+     * value is empty (pointer arithmetic on NULL is undefined). */
+    if (c->repr == NB_REPR_TEXT && !c->data && !nb_column_grow_data(c, 1)) return false;
     return true;
 oom:
     c->oom = true;
@@ -185,7 +188,7 @@ void nb_batch_filter(struct nb_batch *b, const uint8_t *keep)
             bool mism = c->mismatch && nb_bit_get(c->mismatch, i);
             if (c->repr == NB_REPR_TEXT) {
                 uint32_t start = c->offsets[i], end = c->offsets[i + 1];
-                memmove(c->data + data_out, c->data + start, end - start);
+                if (end > start) memmove(c->data + data_out, c->data + start, end - start);
                 c->offsets[out] = (uint32_t)data_out;
                 data_out += end - start;
                 c->offsets[out + 1] = (uint32_t)data_out;

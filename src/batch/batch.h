@@ -123,8 +123,10 @@ static inline void nb_column_append_text(struct nb_column *c, const char *p, siz
 {
     if (c->len >= c->cap && !nb_column_grow(c, c->len + 1)) return;
     if (c->data_cap - c->data_len < n && !nb_column_grow_data(c, n)) return;
-    memcpy(c->data + c->data_len, p, n);
-    c->data_len += n;
+    if (n) {   /* data may still be NULL for an empty value: memcpy(NULL, .., 0) is undefined */
+        memcpy(c->data + c->data_len, p, n);
+        c->data_len += n;
+    }
     nb_bit_set(c->validity, c->len);
     c->offsets[c->len + 1] = (uint32_t)c->data_len;
     c->len++;

@@ -113,9 +113,11 @@ nb_status nb_type_parse(const char *s, struct nb_type *out, struct nb_error *err
         {"json", NB_TYPE_JSON, false},
     };
     unsigned p = 0, sc = 0;
-    char tail;
-    if (sscanf(s, "decimal(%u,%u)%c", &p, &sc, &tail) == 2 || sscanf(s, "numeric(%u,%u)%c", &p, &sc, &tail) == 2) {
-        if (p < 1 || p > 76 || sc > p)
+    int used = -1;
+    /* Type names are case-insensitive (SQL habits: DECIMAL(10,2), BIGINT). %n proves the ')' matched. */
+    if ((strncasecmp(s, "decimal(", 8) == 0 || strncasecmp(s, "numeric(", 8) == 0) &&
+        sscanf(s + 8, "%u,%u)%n", &p, &sc, &used) == 2 && used > 0 && s[8 + used] == '\0') {
+        if (p < 1 || p > 76 || sc > p || strchr(s, '-'))
             return nb_error_set(err, NB_ERR_CONFIG, "type '%s': precision must be 1..76 and scale 0..precision", s);
         *out = (struct nb_type){NB_TYPE_DECIMAL, (uint8_t)p, (uint8_t)sc, false};
         return NB_OK;

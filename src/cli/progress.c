@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include "cli/cli.h"
+#include "core/log.h"
 #include "core/str.h"
 
 void nb_cli_progress_init(struct nb_cli_progress *p, const char *mode)
@@ -62,9 +63,12 @@ void nb_cli_print_summary(const char *name, const struct nb_run_stats *s, nb_sta
     nb_format_bytes(nb_cli_peak_rss_bytes(), peak, sizeof peak);
     const char *how = status == NB_OK ? "done" : status == NB_ERR_CANCELLED ? (s->timed_out ? "timed out" : "stopped") : "failed";
     double rate = s->seconds > 0 ? (double)s->rows_out / s->seconds : 0;
-    fprintf(stderr,
-            "nebula: %s %s: %llu rows in, %llu rows out, %s in, %s out, %llu batches, %.3f s, %.0f rows/s, "
-            "peak memory %s, %llu bad records\n",
-            name ? name : "pipeline", how, (unsigned long long)s->rows_in, (unsigned long long)s->rows_out, in, out,
-            (unsigned long long)s->batches, s->seconds, rate, peak, (unsigned long long)s->bad_records);
+    char line[1024];
+    snprintf(line, sizeof line,
+             "nebula: %s %s: %llu rows in, %llu rows out, %s in, %s out, %llu batches, %.3f s, %.0f rows/s, "
+             "peak memory %s, %llu bad records\n",
+             name ? name : "pipeline", how, (unsigned long long)s->rows_in, (unsigned long long)s->rows_out, in, out,
+             (unsigned long long)s->batches, s->seconds, rate, peak, (unsigned long long)s->bad_records);
+    nb_redact(line, sizeof line);   /* the name may come from a secret file */
+    fputs(line, stderr);
 }

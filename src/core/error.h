@@ -37,7 +37,8 @@ struct nb_error {
 /* Fill err (which may be NULL) and return code. The message is formatted printf-style. */
 nb_status nb_error_set(struct nb_error *err, nb_status code, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
-nb_status nb_error_setv(struct nb_error *err, nb_status code, const char *fmt, va_list ap);
+nb_status nb_error_setv(struct nb_error *err, nb_status code, const char *fmt, va_list ap)
+    __attribute__((format(printf, 3, 0)));
 /* Like nb_error_set, and marks the error retryable. */
 nb_status nb_error_retryable(struct nb_error *err, nb_status code, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
