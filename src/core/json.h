@@ -48,6 +48,12 @@ nb_status nb_json_parse(const char *s, size_t n, struct nb_arena *arena, struct 
 nb_status nb_json_parse_prefix(const char *s, size_t n, struct nb_arena *arena, struct nb_json **out,
                                size_t *consumed, struct nb_error *err);
 
+/* The same with two extras for incremental readers: at_eof=true says the buffer end is the end
+ * of the input (a cut-off value is an error, never NB_AGAIN), and on an error *err_offset (if
+ * not NULL) is the byte offset in s where it was found, so a caller can name its own file:line. */
+nb_status nb_json_parse_prefix_ex(const char *s, size_t n, bool at_eof, struct nb_arena *arena, struct nb_json **out,
+                                  size_t *consumed, size_t *err_offset, struct nb_error *err);
+
 /* Accessors: NULL / false when missing or of another kind. */
 const struct nb_json *nb_json_get(const struct nb_json *obj, const char *key);
 const char *nb_json_get_string(const struct nb_json *obj, const char *key);  /* NUL-terminated */
