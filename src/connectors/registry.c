@@ -4,10 +4,18 @@
 #include "connectors/connector.h"
 
 extern const struct nb_connector_ops nb_connector_csv, nb_connector_json;
+extern const struct nb_connector_ops nb_connector_mysql;
+extern const struct nb_connector_ops nb_connector_parquet;
+extern const struct nb_connector_ops nb_connector_avro;
+extern const struct nb_connector_ops nb_connector_postgres;
 
 static const struct nb_connector_ops *const registry[] = {
     &nb_connector_csv,
     &nb_connector_json,
+    &nb_connector_parquet,
+    &nb_connector_avro,
+    &nb_connector_postgres,
+    &nb_connector_mysql,
     NULL,
 };
 

@@ -7,6 +7,8 @@
 static const struct nb_format_ops *const formats[] = {
     &nb_format_csv,
     &nb_format_json,
+    &nb_format_parquet,
+    &nb_format_avro,
 };
 
 const struct nb_format_ops *nb_format_find(const char *name)

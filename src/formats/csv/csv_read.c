@@ -1,0 +1,749 @@
+/* The CSV reader: dialect options, record scanning (boundaries for the file source), the chunk
+ * decoder (records -> TEXT columns, one copy per field, no allocation per value or row), header
+ * parsing and type inference. Quote state comes from the prefix XOR of quote bits per 64 bytes. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "batch/value.h"
+#include "core/buf.h"
+#include "core/str.h"
+#include "formats/csv/csv.h"
+
+/* ---- dialect --------------------------------------------------------------------------------- */
+
+void nb_csv_dialect_init(struct nb_csv_dialect *d)
+{
+    memset(d, 0, sizeof *d);
+    d->delimiter = ',';
+    d->quote = '"';
+    d->escape = '"';
+    d->header = true;
+    d->max_record_size = NB_CSV_DEFAULT_MAX_RECORD;
+}
+
+void nb_csv_dialect_cleanup(struct nb_csv_dialect *d)
+{
+    for (size_t i = 0; i < d->n_null_values; i++) free(d->null_values[i]);
+    d->n_null_values = 0;
+}
+
+/* ---- the block walker ------------------------------------------------------------------------ */
+
+struct walker {
+    const struct nb_csv_dialect *d;
+    enum nb_csv_isa isa;
+    bool esc_mode;       /* escape char differs from quote: scalar classification */
+    bool pending_esc;    /* an escape char ended the previous block inside quotes */
+    uint64_t carry;      /* all ones when the previous block ended inside quotes */
+};
+
+static void walker_init(struct walker *w, const struct nb_csv_dialect *d)
+{
+    w->d = d;
+    w->isa = nb_csv_isa_active();
+    w->esc_mode = d->quote && d->escape && d->escape != d->quote;
+    w->pending_esc = false;
+    w->carry = 0;
+}
+
+static inline void walker_reset(struct walker *w)
+{
+    w->pending_esc = false;
+    w->carry = 0;
+}
+
+/* Escape mode: inside quotes, the escape char takes the next byte out of every mask. */
+static void classify_escape(struct walker *w, const char *p, struct nb_csv_masks *m)
+{
+    const struct nb_csv_dialect *d = w->d;
+    bool in_q = w->carry != 0, pend = w->pending_esc;
+    uint64_t q = 0, dl = 0, lf = 0, cr = 0;
+    for (unsigned i = 0; i < 64; i++) {
+        char c = p[i];
+        uint64_t bit = 1ull << i;
+        if (pend) { pend = false; continue; }
+        if (in_q && c == d->escape) { pend = true; continue; }
+        if (c == d->quote) { q |= bit; in_q = !in_q; continue; }
+        if (c == d->delimiter) dl |= bit;
+        else if (c == '\n') lf |= bit;
+        else if (c == '\r') cr |= bit;
+    }
+    w->pending_esc = pend;
+    m->quote = q;
+    m->delim = dl;
+    m->lf = lf;
+    m->cr = cr;
+}
+
+/* Classify 64 bytes from p (avail of them valid); returns the in-quotes mask. */
+static inline uint64_t walker_block(struct walker *w, const char *p, size_t avail, struct nb_csv_masks *m)
+{
+    char tmp[64];
+    uint64_t valid = ~0ull;
+    if (avail < 64) {
+        memcpy(tmp, p, avail);
+        memset(tmp + avail, 0, 64 - avail);
+        p = tmp;
+        valid = (1ull << avail) - 1;
+    }
+    if (w->esc_mode) classify_escape(w, p, m);
+    else nb_csv_classify(w->isa, p, w->d->quote, w->d->delimiter, m);
+    m->quote &= valid;
+    m->delim &= valid;
+    m->lf &= valid;
+    m->cr &= valid;
+    uint64_t inq = nb_csv_prefix_xor(w->isa, m->quote) ^ w->carry;
+    w->carry = 0 - (inq >> 63);
+    return inq;
+}
+
+static inline bool is_comment(const struct nb_csv_dialect *d, const char *p, size_t avail)
+{
+    if (!d->comment[0] || avail == 0 || p[0] != d->comment[0]) return false;
+    size_t cl = strlen(d->comment);
+    return avail >= cl && memcmp(p, d->comment, cl) == 0;
+}
+
+static uint64_t count_lf(const char *p, size_t n)
+{
+    uint64_t lines = 0;
+    const char *end = p + n;
+    while (p < end && (p = memchr(p, '\n', (size_t)(end - p))) != NULL) { lines++; p++; }
+    return lines;
+}
+
+/* Where the unterminated quoted field that runs to the end of buf[from..n) opened. */
+static size_t find_open_quote(const struct nb_csv_dialect *d, const char *buf, size_t from, size_t n)
+{
+    bool in_q = false, pend = false;
+    size_t open = from;
+    for (size_t i = from; i < n; i++) {
+        char c = buf[i];
+        if (pend) { pend = false; continue; }
+        if (in_q && d->escape != d->quote && c == d->escape) { pend = true; continue; }
+        if (c == d->quote) {
+            if (!in_q) open = i;
+            in_q = !in_q;
+        } else if (!in_q && c == '\n' && i + 1 < n && is_comment(d, buf + i + 1, n - i - 1)) {
+            const char *lf = memchr(buf + i + 1, '\n', n - i - 1);
+            if (!lf) break;
+            i = (size_t)(lf - buf);
+        }
+    }
+    return open;
+}
+
+static void line_col_of(const char *buf, size_t pos, uint64_t first_line, uint64_t *line, uint64_t *col)
+{
+    uint64_t l = first_line;
+    size_t line_start = 0;
+    for (size_t i = 0; i < pos; i++)
+        if (buf[i] == '\n') { l++; line_start = i + 1; }
+    *line = l;
+    *col = pos - line_start + 1;
+}
+
+nb_status nb_csv_scan_records(const struct nb_csv_dialect *d, const char *buf, size_t n, bool eof,
+                              size_t max_records, struct nb_csv_scan *out, const char *where,
+                              uint64_t first_line, struct nb_error *err)
+{
+    struct walker w;
+    walker_init(&w, d);
+    size_t pos = 0, last_end = 0, records = 0;
+    uint64_t lines_before = 0, lines_at_end = 0;   /* LFs before pos / before last_end */
+    bool comments = d->comment[0] != '\0';
+    out->consumed = out->records = 0;
+    out->lines = 0;
+    if (max_records == 0) return NB_OK;
+
+    while (pos < n && records < max_records) {
+        if (comments && pos == last_end && w.carry == 0) {
+            size_t cl = strlen(d->comment);
+            if (n - pos < cl && !eof && memcmp(buf + pos, d->comment, n - pos) == 0) break;  /* can't tell yet */
+            if (is_comment(d, buf + pos, n - pos)) {
+                const char *lf = memchr(buf + pos, '\n', n - pos);
+                if (!lf) {
+                    if (eof) { records++; last_end = n; lines_at_end = lines_before; }
+                    pos = n;
+                    break;
+                }
+                pos = (size_t)(lf - buf) + 1;
+                records++;
+                lines_before++;
+                last_end = pos;
+                lines_at_end = lines_before;
+                walker_reset(&w);
+                continue;
+            }
+        }
+        size_t avail = n - pos < 64 ? n - pos : 64;
+        struct nb_csv_masks m;
+        uint64_t inq = walker_block(&w, buf + pos, avail, &m);
+        uint64_t rec = m.lf & ~inq;
+        bool restart = false;
+        while (rec) {
+            unsigned i = (unsigned)__builtin_ctzll(rec);
+            rec &= rec - 1;
+            records++;
+            uint64_t upto = i == 63 ? ~0ull : ((1ull << (i + 1)) - 1);
+            last_end = pos + i + 1;
+            lines_at_end = lines_before + (uint64_t)__builtin_popcountll(m.lf & upto);
+            if (records >= max_records) break;
+            if (comments && last_end < n && (buf[last_end] == d->comment[0])) { restart = true; break; }
+        }
+        if (records >= max_records || restart) {
+            pos = last_end;
+            lines_before = lines_at_end;
+            walker_reset(&w);
+            continue;
+        }
+        lines_before += (uint64_t)__builtin_popcountll(m.lf);
+        pos += avail;
+    }
+    if (records < max_records && eof && last_end < n) {
+        if (pos >= n && w.carry != 0) {
+            size_t open = find_open_quote(d, buf, last_end, n);
+            uint64_t line, col;
+            line_col_of(buf, open, first_line, &line, &col);
+            return nb_error_set(err, NB_ERR_INVALID,
+                                "%s:%llu:%llu: unterminated quoted field: the quote opened here is never closed "
+                                "before the end of the file (check for a stray %c)",
+                                where ? where : "csv", (unsigned long long)line, (unsigned long long)col, d->quote);
+        }
+        records++;
+        lines_at_end += count_lf(buf + last_end, n - last_end);
+        last_end = n;
+    }
+    out->consumed = last_end;
+    out->records = records;
+    out->lines = lines_at_end;
+    return NB_OK;
+}
+
+nb_status nb_csv_preamble(const struct nb_csv_dialect *d, const char *buf, size_t n, bool eof, size_t *skip,
+                          uint64_t *lines, size_t *header_at, struct nb_error *err)
+{
+    size_t pos = 0;
+    uint64_t l = 0;
+    *skip = 0;
+    *lines = 0;
+    *header_at = SIZE_MAX;
+    if (n < 3 && !eof && memcmp(buf, "\xEF\xBB\xBF", n) == 0) return NB_AGAIN;
+    if (n >= 3 && memcmp(buf, "\xEF\xBB\xBF", 3) == 0) pos = 3;
+    for (size_t r = 0; r < d->skip_rows; r++) {
+        const char *lf = memchr(buf + pos, '\n', n - pos);
+        if (!lf) {
+            if (!eof) return NB_AGAIN;
+            pos = n;
+            break;
+        }
+        pos = (size_t)(lf - buf) + 1;
+        l++;
+    }
+    if (d->header) {
+        /* Comment lines before the header, then the header record itself. */
+        for (;;) {
+            size_t cl = strlen(d->comment);
+            if (cl && n - pos < cl && !eof && memcmp(buf + pos, d->comment, n - pos) == 0) return NB_AGAIN;
+            if (!is_comment(d, buf + pos, n - pos)) break;
+            const char *lf = memchr(buf + pos, '\n', n - pos);
+            if (!lf) {
+                if (!eof) return NB_AGAIN;
+                pos = n;
+                break;
+            }
+            pos = (size_t)(lf - buf) + 1;
+            l++;
+        }
+        if (pos < n) {
+            struct nb_csv_scan sc;
+            nb_status st = nb_csv_scan_records(d, buf + pos, n - pos, eof, 1, &sc, "header", l + 1, err);
+            if (st != NB_OK) return st;
+            if (sc.records == 0) return eof ? NB_OK : NB_AGAIN;
+            *header_at = pos;
+            pos += sc.consumed;
+            l += sc.lines;
+        } else if (!eof) {
+            return NB_AGAIN;
+        }
+    }
+    *skip = pos;
+    *lines = l;
+    return NB_OK;
+}
+
+/* ---- decoding -------------------------------------------------------------------------------- */
+
+enum bad_kind { BAD_NONE = 0, BAD_QUOTE_AFTER, BAD_QUOTE_INNER, BAD_UTF8, BAD_FIELDS };
+
+struct dec {
+    const struct nb_csv_dialect *d;
+    const struct nb_csv_chunk *c;
+    struct nb_batch *b;
+    struct nb_bad_record_sink *sink;
+    size_t ncols;
+    bool typed;                 /* some column is not STRING: check fits */
+    bool *check;                /* per column: check type fit */
+    /* current record */
+    size_t col;
+    size_t rec_start;
+    enum bad_kind bad;
+    size_t bad_pos;             /* byte where the problem is */
+    bool last_empty;            /* the last field ended was empty and unquoted */
+    /* lazily counted lines */
+    size_t counted_upto;
+    uint64_t counted_lines;
+    size_t bad_utf8;            /* next invalid UTF-8 byte at or after rec_start, or len */
+    size_t locs_cap;            /* rows b->locs has room for (0: no locations kept) */
+};
+
+static bool null_match(const struct nb_csv_dialect *d, const char *p, size_t n)
+{
+    for (size_t i = 0; i < d->n_null_values; i++) {
+        const char *nv = d->null_values[i];
+        if (strlen(nv) == n && memcmp(nv, p, n) == 0) return true;
+    }
+    return false;
+}
+
+/* Append a quoted field's content, collapsing escapes. False when a quote inside is not doubled. */
+static bool append_unescaped(struct dec *x, struct nb_column *col, const char *p, size_t n)
+{
+    if (col->len >= col->cap && !nb_column_grow(col, col->len + 1)) return true;
+    if (col->data_cap - col->data_len < n && !nb_column_grow_data(col, n)) return true;
+    char *o = col->data + col->data_len;
+    char q = x->d->quote, e = x->d->escape;
+    size_t k = 0;
+    for (size_t i = 0; i < n; i++) {
+        char ch = p[i];
+        if (e != q && ch == e && i + 1 < n) { o[k++] = p[++i]; continue; }
+        if (ch == q) {
+            if (i + 1 < n && p[i + 1] == q) { o[k++] = q; i++; continue; }
+            return false;
+        }
+        o[k++] = ch;
+    }
+    col->data_len += k;
+    nb_bit_set(col->validity, col->len);
+    col->offsets[col->len + 1] = (uint32_t)col->data_len;
+    col->len++;
+    return true;
+}
+
+/* Fast answers for the common shapes, exactly as nb_value_fits would give them: a plain integer
+ * of at most 18 digits without leading zeros fits int64 (and float64); a plain decimal with at
+ * most 15 digits fits float64. Anything else asks nb_value_fits. */
+static inline bool fits_fast(struct nb_type t, const char *s, size_t n)
+{
+    if (t.id == NB_TYPE_INT64 || t.id == NB_TYPE_FLOAT64) {
+        size_t i = (n && s[0] == '-') ? 1 : 0, digits = 0, int_digits = 0;
+        bool point = false;
+        if (i < n && s[i] >= '0' && s[i] <= '9' && !(s[i] == '0' && i + 1 < n && s[i + 1] != '.')) {
+            for (; i < n; i++) {
+                char c = s[i];
+                if (c >= '0' && c <= '9') { digits++; if (!point) int_digits++; continue; }
+                if (c == '.' && !point && i + 1 < n) { point = true; continue; }
+                break;
+            }
+            if (i == n) {
+                if (t.id == NB_TYPE_INT64 && !point && digits <= 18 && !(n == 2 && s[0] == '-' && s[1] == '0'))
+                    return true;
+                if (t.id == NB_TYPE_FLOAT64 && digits <= 15 && int_digits >= 1) return true;
+            }
+        }
+    } else if (t.id == NB_TYPE_BOOL) {
+        if (n == 4 && (s[0] | 0x20) == 't' && (s[1] | 0x20) == 'r' && (s[2] | 0x20) == 'u' && (s[3] | 0x20) == 'e') return true;
+        if (n == 5 && (s[0] | 0x20) == 'f' && (s[1] | 0x20) == 'a' && (s[2] | 0x20) == 'l' && (s[3] | 0x20) == 's' &&
+            (s[4] | 0x20) == 'e')
+            return true;
+    }
+    return nb_value_fits(t, s, n);
+}
+
+bool nb_csv_value_fits(struct nb_type t, const char *s, size_t n) { return fits_fast(t, s, n); }
+
+static inline void dec_field(struct dec *x, size_t start, size_t end)
+{
+    size_t ci = x->col++;
+    const char *p = x->c->data + start;
+    size_t n = end - start;
+    x->last_empty = (n == 0);
+    if (ci >= x->ncols) {
+        if (!x->bad) x->bad = BAD_FIELDS;
+        return;
+    }
+    struct nb_column *col = &x->b->cols[ci];
+    const struct nb_csv_dialect *d = x->d;
+    if (n == 0) { nb_column_append_null(col); return; }
+    if (d->quote && p[0] == d->quote) {
+        if (n < 2 || p[n - 1] != d->quote) {
+            if (!x->bad) { x->bad = BAD_QUOTE_AFTER; x->bad_pos = start; }
+            nb_column_append_null(col);
+            return;
+        }
+        const char *in = p + 1;
+        size_t inn = n - 2;
+        /* "" is the empty string: make sure the column has a data buffer to point into. */
+        if (inn == 0 && !col->data && !nb_column_grow_data(col, 16)) return;
+        bool special = memchr(in, d->quote, inn) != NULL || (d->escape != d->quote && memchr(in, d->escape, inn));
+        if (!special) nb_column_append_text(col, in, inn);
+        else if (!append_unescaped(x, col, in, inn)) {
+            if (!x->bad) { x->bad = BAD_QUOTE_INNER; x->bad_pos = start; }
+            nb_column_append_null(col);
+            return;
+        }
+        if (x->check[ci]) {
+            size_t len;
+            const char *t = nb_column_text(col, col->len - 1, &len);
+            if (!fits_fast(col->type, t, len)) nb_column_mark_mismatch(col);
+        }
+        x->last_empty = false;
+        return;
+    }
+    if (d->n_null_values && null_match(d, p, n)) { nb_column_append_null(col); return; }
+    nb_column_append_text(col, p, n);
+    if (x->check[ci] && !fits_fast(col->type, p, n)) nb_column_mark_mismatch(col);
+}
+
+
+static uint64_t dec_line_at(struct dec *x, size_t pos)
+{
+    if (pos < x->counted_upto) {   /* not expected: restart */
+        x->counted_upto = 0;
+        x->counted_lines = 0;
+    }
+    x->counted_lines += count_lf(x->c->data + x->counted_upto, pos - x->counted_upto);
+    x->counted_upto = pos;
+    return x->c->first_line + x->counted_lines;
+}
+
+/* The record [rec_start, end) (end excludes the LF) is finished; returns an error only when the
+ * bad-record policy says stop. */
+static nb_status dec_record(struct dec *x, size_t end, size_t next, struct nb_error *err)
+{
+    struct nb_batch *b = x->b;
+    size_t nfields = x->col;
+    if (!x->bad && x->bad_utf8 < next) { x->bad = BAD_UTF8; x->bad_pos = x->bad_utf8; }
+    if (!x->bad && nfields == 1 && x->last_empty && x->ncols != 1) {
+        nb_batch_truncate(b, b->n_rows);   /* a blank line: not a record */
+        goto done;
+    }
+    if (!x->bad && nfields != x->ncols) x->bad = BAD_FIELDS;
+    if (!x->bad) {
+        if (b->n_rows < x->locs_cap) b->locs[b->n_rows].offset = x->rec_start;
+        b->n_rows++;
+        goto done;
+    }
+    nb_batch_truncate(b, b->n_rows);
+    {
+        size_t at = x->bad == BAD_FIELDS ? x->rec_start : x->bad_pos;
+        uint64_t line = dec_line_at(x, x->rec_start);
+        size_t ls = x->rec_start;
+        uint64_t l = line;
+        for (size_t i = x->rec_start; i < at; i++)
+            if (x->c->data[i] == '\n') { l++; ls = i + 1; }
+        char loc[600], reason[300];
+        snprintf(loc, sizeof loc, "%s:%llu:%llu", x->c->where ? x->c->where : "csv", (unsigned long long)l,
+                 (unsigned long long)(at - ls + 1));
+        switch (x->bad) {
+        case BAD_FIELDS:
+            snprintf(reason, sizeof reason, "record has %zu field%s, expected %zu (more or fewer fields than the header)",
+                     nfields, nfields == 1 ? "" : "s", x->ncols);
+            break;
+        case BAD_QUOTE_AFTER:
+            snprintf(reason, sizeof reason, "quoted field is not closed properly (text after the closing quote)");
+            break;
+        case BAD_QUOTE_INNER:
+            snprintf(reason, sizeof reason, "a quote inside a quoted field must be doubled");
+            break;
+        default:
+            snprintf(reason, sizeof reason, "invalid UTF-8 in the record");
+            break;
+        }
+        struct nb_bad_record rec = {x->c->stream, loc, reason, x->c->data + x->rec_start, end - x->rec_start};
+        b->bad_records++;
+        nb_status st = nb_bad_record_report(x->sink, &rec, err);
+        if (st != NB_OK) return st;
+    }
+done:
+    if (x->bad_utf8 < next) {
+        size_t rest = x->c->len - next;
+        x->bad_utf8 = next + nb_utf8_valid_prefix(x->c->data + next, rest);
+    }
+    x->col = 0;
+    x->bad = BAD_NONE;
+    x->rec_start = next;
+    return NB_OK;
+}
+
+/* Offsets (relative to the chunk) -> file offsets and lines; or drop the locations when no value
+ * needs them. */
+static void finish_locs(struct dec *x)
+{
+    struct nb_batch *b = x->b;
+    bool needed = false;
+    for (size_t i = 0; i < x->ncols; i++)
+        if (b->cols[i].mismatch_count) needed = true;
+    if (!needed || b->n_rows > x->locs_cap) {
+        b->locs = NULL;
+        return;
+    }
+    const char *data = x->c->data;
+    size_t at = 0;
+    uint64_t lines = 0;
+    for (size_t r = 0; r < b->n_rows; r++) {
+        size_t off = (size_t)b->locs[r].offset;
+        lines += count_lf(data + at, off - at);
+        at = off;
+        b->locs[r].line = x->c->first_line + lines;
+        b->locs[r].offset = x->c->first_offset + off;
+    }
+}
+
+nb_status nb_csv_decode(const struct nb_csv_dialect *d, const struct nb_csv_chunk *c, struct nb_batch *b,
+                        struct nb_bad_record_sink *sink, struct nb_error *err)
+{
+    struct dec x;
+    memset(&x, 0, sizeof x);
+    x.d = d;
+    x.c = c;
+    x.b = b;
+    x.sink = sink;
+    x.ncols = b->schema ? b->schema->n_fields : 0;
+    bool check_stack[64];
+    x.check = x.ncols <= 64 ? check_stack : calloc(x.ncols, sizeof *x.check);
+    if (!x.check) return nb_error_set(err, NB_ERR_NOMEM, "out of memory decoding %s", c->where ? c->where : "csv");
+    for (size_t i = 0; i < x.ncols; i++) {
+        enum nb_type_id t = b->cols[i].type.id;
+        x.check[i] = t != NB_TYPE_STRING && t != NB_TYPE_NULL && t != NB_TYPE_BINARY && t != NB_TYPE_JSON;
+    }
+    nb_status st = NB_OK;
+    if (c->expected_rows && (st = nb_batch_reserve(b, b->n_rows + c->expected_rows, err)) != NB_OK) goto out;
+    /* Row offsets are kept (cheap); lines are worked out at the end only if some value does not
+     * fit its type, for the typed writers' bad-record messages. */
+    if (c->expected_rows && b->n_rows == 0 && !b->locs) {
+        b->locs = nb_arena_alloc(&b->arena, c->expected_rows * sizeof *b->locs);
+        if (b->locs) x.locs_cap = c->expected_rows;
+    }
+    /* Text of a column: start from its share of the chunk, so growth rarely copies. */
+    if (c->expected_rows && x.ncols)
+        for (size_t i = 0; i < x.ncols; i++) nb_column_grow_data(&b->cols[i], c->len / x.ncols + 64);
+    x.bad_utf8 = nb_utf8_valid_prefix(c->data, c->len);
+
+    const char *buf = c->data;
+    size_t n = c->len, pos = 0, field_start = 0;
+    struct walker w;
+    walker_init(&w, d);
+    bool comments = d->comment[0] != '\0';
+    while (pos < n) {
+        if (comments && pos == x.rec_start && w.carry == 0 && is_comment(d, buf + pos, n - pos)) {
+            const char *lf = memchr(buf + pos, '\n', n - pos);
+            pos = lf ? (size_t)(lf - buf) + 1 : n;
+            x.rec_start = field_start = pos;
+            if (x.bad_utf8 < pos) x.bad_utf8 = pos + nb_utf8_valid_prefix(buf + pos, n - pos);
+            walker_reset(&w);
+            continue;
+        }
+        size_t avail = n - pos < 64 ? n - pos : 64;
+        struct nb_csv_masks m;
+        uint64_t inq = walker_block(&w, buf + pos, avail, &m);
+        uint64_t structural = (m.delim | m.lf) & ~inq;
+        bool restart = false;
+        while (structural) {
+            unsigned i = (unsigned)__builtin_ctzll(structural);
+            structural &= structural - 1;
+            size_t e = pos + i;
+            if (!((m.lf >> i) & 1)) {
+                dec_field(&x, field_start, e);
+                field_start = e + 1;
+                continue;
+            }
+            size_t end = e;
+            if (end > field_start && buf[end - 1] == '\r') end--;
+            dec_field(&x, field_start, end);
+            field_start = e + 1;
+            if ((st = dec_record(&x, end, e + 1, err)) != NB_OK) goto out;
+            if (comments && e + 1 < n && buf[e + 1] == d->comment[0]) {
+                pos = e + 1;
+                walker_reset(&w);
+                restart = true;
+                break;
+            }
+        }
+        if (!restart) pos += avail;
+    }
+    if (field_start < n || x.col > 0) {
+        /* The last record of the input has no newline (or the chunk ended inside quotes). */
+        size_t end = n;
+        if (w.carry != 0) {
+            if (!x.bad) { x.bad = BAD_QUOTE_AFTER; x.bad_pos = find_open_quote(d, buf, x.rec_start, n); }
+        }
+        if (end > field_start && buf[end - 1] == '\r') end--;
+        dec_field(&x, field_start, end);
+        if ((st = dec_record(&x, end, n, err)) != NB_OK) goto out;
+    }
+    st = nb_batch_check(b, err);
+    if (st == NB_OK && x.locs_cap) finish_locs(&x);
+out:
+    if (x.check != check_stack) free(x.check);
+    return st;
+}
+
+/* ---- header ------------------------------------------------------------------------------- */
+
+static nb_status add_unique(struct nb_schema *s, const char *name, struct nb_error *err)
+{
+    char buf[1100];
+    const char *use = name;
+    for (int k = 2; nb_schema_find(s, use) >= 0; k++) {
+        snprintf(buf, sizeof buf, "%s_%d", name, k);
+        use = buf;
+    }
+    if (nb_schema_add(s, use, nb_type_make(NB_TYPE_STRING), true) < 0)
+        return nb_error_set(err, NB_ERR_NOMEM, "out of memory building a schema");
+    return NB_OK;
+}
+
+struct null_sink {
+    struct nb_bad_record_sink base;
+};
+static nb_status ignore_bad(struct nb_bad_record_sink *s, const struct nb_bad_record *r, struct nb_error *e)
+{
+    (void)s; (void)r; (void)e;
+    return NB_OK;
+}
+
+nb_status nb_csv_header(const struct nb_csv_dialect *d, const char *buf, size_t n, const char *where,
+                        uint64_t line, struct nb_schema **out, struct nb_error *err)
+{
+    *out = NULL;
+    nb_status st;
+    struct nb_csv_scan sc;
+    /* Skip leading comment lines, then take one record. */
+    size_t pos = 0;
+    while (pos < n && is_comment(d, buf + pos, n - pos)) {
+        const char *lf = memchr(buf + pos, '\n', n - pos);
+        pos = lf ? (size_t)(lf - buf) + 1 : n;
+    }
+    if ((st = nb_csv_scan_records(d, buf + pos, n - pos, true, 1, &sc, where, line, err)) != NB_OK) return st;
+    /* Decode that record with a wide all-string schema, then take the names. */
+    struct nb_schema *wide = nb_schema_create();
+    struct nb_schema *s = nb_schema_create();
+    struct nb_batch *b = NULL;
+    if (!wide || !s) { st = nb_error_set(err, NB_ERR_NOMEM, "out of memory"); goto fail; }
+    size_t nf = 1;
+    {
+        /* Count fields: structural delimiters in the record + 1. */
+        struct walker w;
+        walker_init(&w, d);
+        for (size_t p = pos; p < pos + sc.consumed; p += 64) {
+            size_t avail = pos + sc.consumed - p < 64 ? pos + sc.consumed - p : 64;
+            struct nb_csv_masks m;
+            uint64_t inq = walker_block(&w, buf + p, avail, &m);
+            nf += (size_t)__builtin_popcountll(m.delim & ~inq);
+        }
+    }
+    if (sc.consumed == 0) nf = 0;
+    for (size_t i = 0; i < nf; i++) {
+        char nm[32];
+        snprintf(nm, sizeof nm, "column%zu", i + 1);
+        if (nb_schema_add(wide, nm, nb_type_make(NB_TYPE_STRING), true) < 0) {
+            st = nb_error_set(err, NB_ERR_NOMEM, "out of memory");
+            goto fail;
+        }
+    }
+    if (!d->header) {
+        nb_schema_release(s);
+        *out = wide;
+        return NB_OK;
+    }
+    b = nb_batch_create(wide, 1);
+    if (!b) { st = nb_error_set(err, NB_ERR_NOMEM, "out of memory"); goto fail; }
+    struct nb_csv_chunk ch = {buf + pos, sc.consumed, where, NULL, line, 0, 1};
+    if (nf) {
+        struct nb_csv_dialect hd = *d;
+        hd.n_null_values = 0;   /* a header named like a null string is still a name */
+        if ((st = nb_csv_decode(&hd, &ch, b, NULL, err)) != NB_OK) {
+            nb_error_prefix(err, "in the header: ");
+            goto fail;
+        }
+    }
+    for (size_t i = 0; i < nf; i++) {
+        char name[1024];
+        size_t len = 0;
+        const char *t = "";
+        if (b->n_rows && !nb_column_is_null(&b->cols[i], 0)) t = nb_column_text(&b->cols[i], 0, &len);
+        if (len == 0) snprintf(name, sizeof name, "column%zu", i + 1);
+        else snprintf(name, sizeof name, "%.*s", (int)(len < 1000 ? len : 1000), t);
+        if ((st = add_unique(s, name, err)) != NB_OK) goto fail;
+    }
+    nb_batch_destroy(b);
+    nb_schema_release(wide);
+    *out = s;
+    return NB_OK;
+fail:
+    nb_batch_destroy(b);
+    nb_schema_release(wide);
+    nb_schema_release(s);
+    return st;
+}
+
+/* ---- inference ------------------------------------------------------------------------------ */
+
+nb_status nb_csv_infer(const struct nb_csv_dialect *d, const struct nb_schema *names, const char *buf, size_t n,
+                       bool infer, const struct nb_csv_type_override *explicit_types, size_t n_explicit,
+                       struct nb_schema **out, struct nb_error *err)
+{
+    *out = NULL;
+    nb_status st = NB_OK;
+    struct nb_schema *strs = nb_schema_create(), *res = nb_schema_create();
+    struct nb_batch *b = NULL;
+    if (!strs || !res) { st = nb_error_set(err, NB_ERR_NOMEM, "out of memory"); goto fail; }
+    for (size_t i = 0; i < names->n_fields; i++)
+        if (nb_schema_add(strs, names->fields[i].name, nb_type_make(NB_TYPE_STRING), true) < 0) {
+            st = nb_error_set(err, NB_ERR_NOMEM, "out of memory");
+            goto fail;
+        }
+    if (infer && n && names->n_fields) {
+        b = nb_batch_create(strs, 0);
+        if (!b) { st = nb_error_set(err, NB_ERR_NOMEM, "out of memory"); goto fail; }
+        struct null_sink ns = {{ignore_bad}};
+        struct nb_csv_chunk ch = {buf, n, "sample", NULL, 1, 0, 0};
+        if ((st = nb_csv_decode(d, &ch, b, &ns.base, err)) != NB_OK) goto fail;
+    }
+    for (size_t i = 0; i < names->n_fields; i++) {
+        struct nb_type t = nb_type_make(NB_TYPE_STRING);
+        bool given = false;
+        for (size_t k = 0; k < n_explicit; k++)
+            if (strcmp(explicit_types[k].name, names->fields[i].name) == 0) { t = explicit_types[k].type; given = true; }
+        if (!given && b) {
+            const struct nb_column *c = &b->cols[i];
+            unsigned state = 0;
+            bool any = false, zoned = false;
+            for (size_t r = 0; r < b->n_rows; r++) {
+                if (nb_column_is_null(c, r)) continue;
+                size_t len;
+                const char *v = nb_column_text(c, r, &len);
+                unsigned fits = nb_value_classify(v, len);
+                state = nb_infer_fold(state, fits, !any);
+                any = true;
+                if (fits & NB_FITS_ZONED) zoned = true;
+            }
+            t = nb_infer_result(state, any, zoned);
+        }
+        if (nb_schema_add(res, names->fields[i].name, t, true) < 0) {
+            st = nb_error_set(err, NB_ERR_NOMEM, "out of memory");
+            goto fail;
+        }
+    }
+    nb_batch_destroy(b);
+    nb_schema_release(strs);
+    *out = res;
+    return NB_OK;
+fail:
+    nb_batch_destroy(b);
+    nb_schema_release(strs);
+    nb_schema_release(res);
+    return st;
+}

@@ -1,3 +1,0 @@
-/* Placeholder until the csv format lands; delete this file when it does. */
-#include "formats/format.h"
-const struct nb_format_ops nb_format_csv = {.name = "csv", .extension = ".csv"};

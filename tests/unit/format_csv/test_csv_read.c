@@ -1,0 +1,452 @@
+/* CSV reader: RFC 4180 cases, dialect options, null vs "", inference, and every kind of bad input. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <cmocka.h>
+
+#include "batch/value.h"
+#include "helper_csv.h"
+
+static struct nb_csv_dialect D;
+
+static int setup(void **state)
+{
+    (void)state;
+    nb_csv_dialect_init(&D);
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    (void)state;
+    nb_csv_dialect_cleanup(&D);
+    return 0;
+}
+
+/* Read with the current dialect; returns rendered rows (static buffer). */
+static char rendered[65536];
+static struct read_result R;
+static nb_status rd(const char *text, bool infer, struct nb_bad_record_sink *sink, struct nb_error *err)
+{
+    read_result_cleanup(&R);
+    nb_status st = read_csv(&D, text, strlen(text), infer, 1000, 0, sink, &R, err);
+    snprintf(rendered, sizeof rendered, "%s", R.rows.data ? R.rows.data : "");
+    return st;
+}
+
+static const char *ftype(size_t i)
+{
+    static char t[64];
+    nb_type_format(R.schema->fields[i].type, t, sizeof t);
+    return t;
+}
+
+static void test_basic_null_vs_empty(void **state)
+{
+    (void)state;
+    struct nb_error err = {0};
+    assert_int_equal(rd("a,b,c\n1,,\"\"\n\"x,y\",\"say \"\"hi\"\"\",z\n", false, NULL, &err), NB_OK);
+    assert_int_equal(R.schema->n_fields, 3);
+    assert_string_equal(R.schema->fields[0].name, "a");
+    assert_string_equal(rendered, "1|<N>|\n" "x,y|say \"hi\"|z\n");
+    read_result_cleanup(&R);
+}
+
+static void test_crlf_bom_no_final_newline(void **state)
+{
+    (void)state;
+    struct nb_error err = {0};
+    assert_int_equal(rd("\xEF\xBB\xBFid,name\r\n1,\"a\r\nb\"\r\n2,last", false, NULL, &err), NB_OK);
+    assert_string_equal(R.schema->fields[0].name, "id");
+    assert_string_equal(rendered, "1|a\r\nb\n2|last\n");
+    read_result_cleanup(&R);
+}
+
+static void test_blank_lines_skipped(void **state)
+{
+    (void)state;
+    struct nb_error err = {0};
+    assert_int_equal(rd("a,b\n1,2\n\n\r\n3,4\n\n", false, NULL, &err), NB_OK);
+    assert_string_equal(rendered, "1|2\n3|4\n");
+    /* One column: an empty line is a null value, not a blank line. */
+    assert_int_equal(rd("a\n1\n\n\"\"\n2\n", false, NULL, &err), NB_OK);
+    assert_string_equal(rendered, "1\n<N>\n\n2\n");
+    read_result_cleanup(&R);
+}
+
+static void test_options(void **state)
+{
+    (void)state;
+    struct nb_error err = {0};
+    D.delimiter = ';';
+    assert_int_equal(rd("a;b\n1,5;\"x;y\"\n", false, NULL, &err), NB_OK);
+    assert_string_equal(rendered, "1,5|x;y\n");
+    D.delimiter = '\t';
+    assert_int_equal(rd("a\tb\n1\t2\n", false, NULL, &err), NB_OK);
+    assert_string_equal(rendered, "1|2\n");
+    D.delimiter = ',';
+    D.header = false;
+    assert_int_equal(rd("1,2\n3,4\n", false, NULL, &err), NB_OK);
+    assert_string_equal(R.schema->fields[0].name, "column1");
+    assert_string_equal(R.schema->fields[1].name, "column2");
+    assert_string_equal(rendered, "1|2\n3|4\n");
+    D.header = true;
+    D.skip_rows = 2;
+    assert_int_equal(rd("junk line\n\"unbalanced\nh1,h2\nv1,v2\n", false, NULL, &err), NB_OK);
+    assert_string_equal(R.schema->fields[0].name, "h1");
+    assert_string_equal(rendered, "v1|v2\n");
+    D.skip_rows = 0;
+    strcpy(D.comment, "#");
+    assert_int_equal(rd("# a \"comment\nx,y\n1,2\n# another \"one\n3,\"#4\"\n#last", false, NULL, &err), NB_OK);
+    assert_string_equal(R.schema->fields[0].name, "x");
+    assert_string_equal(rendered, "1|2\n3|#4\n");
+    D.comment[0] = '\0';
+    D.null_values[0] = strdup("NA");
+    D.null_values[1] = strdup("\\N");
+    D.n_null_values = 2;
+    assert_int_equal(rd("a,b,c\nNA,\\N,\"NA\"\n", false, NULL, &err), NB_OK);
+    assert_string_equal(rendered, "<N>|<N>|NA\n");
+    nb_csv_dialect_cleanup(&D);
+    D.quote = '\0';
+    D.escape = '\0';
+    assert_int_equal(rd("a,b\n\"x,y\n", false, NULL, &err), NB_OK);
+    assert_string_equal(rendered, "\"x|y\n");
+    D.quote = '"';
+    D.escape = '\\';
+    assert_int_equal(rd("a,b\n\"x\\\"y\",\"c\\\\\"\n\"p,\\\"q\",2\n", false, NULL, &err), NB_OK);
+    assert_string_equal(rendered, "x\"y|c\\\np,\"q|2\n");
+    D.escape = '"';
+    read_result_cleanup(&R);
+}
+
+static void test_quote_inside_unquoted_kept(void **state)
+{
+    (void)state;
+    struct nb_error err = {0};
+    assert_int_equal(rd("a,b\n37\"N 121\"W,y\nx\"1,2\"z,w\n", false, NULL, &err), NB_OK);
+    /* A quote that does not start a field is data; pairs of them still protect delimiters. */
+    assert_string_equal(rendered, "37\"N 121\"W|y\nx\"1,2\"z|w\n");
+    read_result_cleanup(&R);
+}
+
+static void test_inference(void **state)
+{
+    (void)state;
+    struct nb_error err = {0};
+    assert_int_equal(rd("i,f,b,d,ts,s,z,e\n"
+                        "1,291.07,true,2024-01-31,2024-01-31T10:00:00Z,x,007,\n"
+                        "-20,1e5,FALSE,2023-12-01,2024-02-01 11:00:00+02:00,y,008,\n",
+                        true, NULL, &err),
+                     NB_OK);
+    assert_string_equal(ftype(0), "int64");
+    assert_string_equal(ftype(1), "float64");
+    assert_string_equal(ftype(2), "bool");
+    assert_string_equal(ftype(3), "date");
+    assert_int_equal(R.schema->fields[4].type.id, NB_TYPE_TIMESTAMP);
+    assert_true(R.schema->fields[4].type.utc);
+    assert_string_equal(ftype(5), "string");
+    assert_string_equal(ftype(6), "string");   /* leading zeros stay a string */
+    assert_string_equal(ftype(7), "string");   /* never saw a value */
+    /* Text is kept exactly as in the source. */
+    assert_non_null(strstr(rendered, "291.07|true|"));
+    assert_non_null(strstr(rendered, "|007|"));
+    /* infer off: all strings. */
+    assert_int_equal(rd("i\n1\n", false, NULL, &err), NB_OK);
+    assert_string_equal(ftype(0), "string");
+    read_result_cleanup(&R);
+}
+
+static void test_mismatch_after_sample(void **state)
+{
+    (void)state;
+    struct nb_error err = {0};
+    struct nb_buf text;
+    nb_buf_init(&text);
+    nb_buf_puts(&text, "n,s\n");
+    for (int i = 0; i < 10000; i++) nb_buf_printf(&text, "%d,v%d\n", i, i);
+    nb_buf_puts(&text, "N/A,tail\n12,x\n");
+    read_result_cleanup(&R);
+    assert_int_equal(read_csv(&D, text.data, text.len, true, 4096, 0, NULL, &R, &err), NB_OK);
+    assert_string_equal(ftype(0), "int64");
+    assert_int_equal(R.n_rows, 10002);
+    assert_non_null(strstr(R.rows.data, "\n!N/A|tail\n12|x\n"));
+    nb_buf_cleanup(&text);
+    read_result_cleanup(&R);
+}
+
+static void test_explicit_types(void **state)
+{
+    (void)state;
+    struct nb_error err = {0};
+    const char *t = "a,b\n1,2\n";
+    size_t skip, hat;
+    uint64_t lines;
+    assert_int_equal(nb_csv_preamble(&D, t, strlen(t), true, &skip, &lines, &hat, &err), NB_OK);
+    assert_int_equal(skip, 4);
+    assert_int_equal(hat, 0);
+    struct nb_schema *names = NULL, *s = NULL;
+    assert_int_equal(nb_csv_header(&D, t, skip, "t.csv", 1, &names, &err), NB_OK);
+    struct nb_csv_type_override ov[] = {{"b", nb_type_make(NB_TYPE_STRING)}, {"a", nb_type_make(NB_TYPE_FLOAT64)}};
+    assert_int_equal(nb_csv_infer(&D, names, t + skip, strlen(t) - skip, true, ov, 2, &s, &err), NB_OK);
+    assert_int_equal(s->fields[0].type.id, NB_TYPE_FLOAT64);
+    assert_int_equal(s->fields[1].type.id, NB_TYPE_STRING);
+    nb_schema_release(names);
+    nb_schema_release(s);
+}
+
+static void test_duplicate_and_empty_header_names(void **state)
+{
+    (void)state;
+    struct nb_error err = {0};
+    assert_int_equal(rd("a,a,,\"b\"\n1,2,3,4\n", false, NULL, &err), NB_OK);
+    assert_string_equal(R.schema->fields[0].name, "a");
+    assert_string_equal(R.schema->fields[1].name, "a_2");
+    assert_string_equal(R.schema->fields[2].name, "column3");
+    assert_string_equal(R.schema->fields[3].name, "b");
+    read_result_cleanup(&R);
+}
+
+static void test_unterminated_quote(void **state)
+{
+    (void)state;
+    struct nb_error err = {0};
+    assert_int_equal(rd("a,b\n1,2\n3,\"open\nmore\nlines\n", false, NULL, &err), NB_ERR_INVALID);
+    assert_non_null(strstr(err.message, "t.csv:3:3"));
+    assert_non_null(strstr(err.message, "unterminated"));
+    read_result_cleanup(&R);
+}
+
+static void test_ragged_rows(void **state)
+{
+    (void)state;
+    struct nb_error err = {0};
+    struct collect_sink sink;
+    collect_sink_init(&sink);
+    assert_int_equal(rd("a,b,c\n1,2,3\n4,5\n6,7,8,9\n10,11,12\n", false, &sink.base, &err), NB_OK);
+    assert_string_equal(rendered, "1|2|3\n10|11|12\n");
+    assert_int_equal(sink.count, 2);
+    assert_non_null(strstr(sink.log.data, "t.csv:3:1: record has 2 fields, expected 3"));
+    assert_non_null(strstr(sink.log.data, "t.csv:4:1: record has 4 fields, expected 3"));
+    collect_sink_cleanup(&sink);
+    /* Policy fail (no sink): the first one stops the read. */
+    assert_int_equal(rd("a,b,c\n1,2,3\n4,5\n", false, NULL, &err), NB_ERR_INVALID);
+    assert_non_null(strstr(err.message, "t.csv:3:1"));
+    read_result_cleanup(&R);
+}
+
+static void test_bad_quoting(void **state)
+{
+    (void)state;
+    struct nb_error err = {0};
+    struct collect_sink sink;
+    collect_sink_init(&sink);
+    assert_int_equal(rd("a,b\n1,\"x\"y\n2,\"p\"q\"\"\n3,ok\n", false, &sink.base, &err), NB_OK);
+    assert_string_equal(rendered, "3|ok\n");
+    assert_int_equal(sink.count, 2);
+    assert_non_null(strstr(sink.log.data, "t.csv:2:3: quoted field is not closed properly"));
+    collect_sink_cleanup(&sink);
+    read_result_cleanup(&R);
+}
+
+static void test_invalid_utf8(void **state)
+{
+    (void)state;
+    struct nb_error err = {0};
+    struct collect_sink sink;
+    collect_sink_init(&sink);
+    assert_int_equal(rd("a,b\n1,caf\xc3\xa9\n2,ab\xff\n3,\xe2\x82\n4,\xf0\x9f\x98\x80\n", false, &sink.base, &err), NB_OK);
+    assert_string_equal(rendered, "1|caf\xc3\xa9\n4|\xf0\x9f\x98\x80\n");
+    assert_int_equal(sink.count, 2);
+    assert_non_null(strstr(sink.log.data, "t.csv:3:5: invalid UTF-8"));
+    assert_non_null(strstr(sink.log.data, "t.csv:4:3: invalid UTF-8"));
+    collect_sink_cleanup(&sink);
+    read_result_cleanup(&R);
+}
+
+static void test_empty_and_header_only(void **state)
+{
+    (void)state;
+    struct nb_error err = {0};
+    assert_int_equal(rd("", true, NULL, &err), NB_OK);
+    assert_int_equal(R.schema->n_fields, 0);
+    assert_int_equal(R.n_rows, 0);
+    assert_int_equal(rd("x,y\n", true, NULL, &err), NB_OK);
+    assert_int_equal(R.schema->n_fields, 2);
+    assert_string_equal(ftype(0), "string");
+    assert_int_equal(R.n_rows, 0);
+    assert_int_equal(rd("x,y", true, NULL, &err), NB_OK);
+    assert_int_equal(R.schema->n_fields, 2);
+    assert_int_equal(R.n_rows, 0);
+    D.header = false;
+    assert_int_equal(rd("", true, NULL, &err), NB_OK);
+    assert_int_equal(R.schema->n_fields, 0);
+    D.header = true;
+    read_result_cleanup(&R);
+}
+
+static void test_binary_garbage(void **state)
+{
+    (void)state;
+    srand(7);
+    char buf[8192];
+    for (int round = 0; round < 50; round++) {
+        for (size_t i = 0; i < sizeof buf; i++) buf[i] = (char)(rand() & 0xff);
+        buf[sizeof buf - 1] = '\0';
+        size_t n = strlen(buf);
+        struct collect_sink sink;
+        collect_sink_init(&sink);
+        struct nb_error err = {0};
+        struct read_result r;
+        nb_status st = read_csv(&D, buf, n, true, 100, 512, &sink.base, &r, &err);
+        assert_true(st == NB_OK || st == NB_ERR_INVALID);
+        if (st != NB_OK) assert_true(strlen(err.message) > 0);
+        read_result_cleanup(&r);
+        collect_sink_cleanup(&sink);
+    }
+}
+
+static void test_scan_limits_and_lines(void **state)
+{
+    (void)state;
+    struct nb_error err = {0};
+    const char *t = "1,\"a\nb\"\n2,x\n3,y\n4";
+    struct nb_csv_scan sc;
+    assert_int_equal(nb_csv_scan_records(&D, t, strlen(t), false, 2, &sc, "t", 1, &err), NB_OK);
+    assert_int_equal(sc.records, 2);
+    assert_int_equal(sc.lines, 3);
+    assert_int_equal(sc.consumed, strlen("1,\"a\nb\"\n2,x\n"));
+    assert_int_equal(nb_csv_scan_records(&D, t, strlen(t), false, 100, &sc, "t", 1, &err), NB_OK);
+    assert_int_equal(sc.records, 3);
+    assert_int_equal(nb_csv_scan_records(&D, t, strlen(t), true, 100, &sc, "t", 1, &err), NB_OK);
+    assert_int_equal(sc.records, 4);
+    assert_int_equal(sc.consumed, strlen(t));
+    /* Not eof, inside quotes: nothing complete yet. */
+    assert_int_equal(nb_csv_scan_records(&D, "\"abc\n,d", 7, false, 10, &sc, "t", 1, &err), NB_OK);
+    assert_int_equal(sc.records, 0);
+    assert_int_equal(sc.consumed, 0);
+}
+
+static void test_chunking_invariance(void **state)
+{
+    (void)state;
+    struct nb_buf text;
+    nb_buf_init(&text);
+    nb_buf_puts(&text, "id,name,note,amount\r\n");
+    srand(11);
+    for (int i = 0; i < 3000; i++) {
+        int k = rand() % 5;
+        nb_buf_printf(&text, "%d,", i);
+        if (k == 0) nb_buf_puts(&text, "\"multi\r\nline, \"\"quoted\"\"\",");
+        else if (k == 1) nb_buf_puts(&text, ",");
+        else nb_buf_printf(&text, "name%d,", rand());
+        nb_buf_printf(&text, "%s,%d.%02d\r\n", k == 2 ? "\"\"" : "plain", rand() % 1000, rand() % 100);
+    }
+    struct nb_error err = {0};
+    struct read_result ref, r;
+    assert_int_equal(read_csv(&D, text.data, text.len, true, 1u << 30, 0, NULL, &ref, &err), NB_OK);
+    assert_int_equal(ref.n_rows, 3000);
+    assert_int_equal(ref.n_batches, 1);
+    size_t recs[] = {1, 7, 64, 999};
+    size_t bytes[] = {0, 100, 4096, 65536};
+    for (size_t i = 0; i < 4; i++)
+        for (size_t j = 0; j < 4; j++) {
+            assert_int_equal(read_csv(&D, text.data, text.len, true, recs[i], bytes[j], NULL, &r, &err), NB_OK);
+            assert_int_equal(r.n_rows, 3000);
+            assert_true(nb_schema_equal(r.schema, ref.schema));
+            assert_string_equal(r.rows.data, ref.rows.data);
+            read_result_cleanup(&r);
+        }
+    read_result_cleanup(&ref);
+    nb_buf_cleanup(&text);
+}
+
+/* Rows carry their line and offset when some value does not fit its type (for typed writers'
+ * messages); otherwise no locations are kept. */
+static void test_locations_on_mismatch(void **state)
+{
+    (void)state;
+    struct nb_schema *s = nb_schema_create();
+    nb_schema_add(s, "n", nb_type_make(NB_TYPE_INT64), true);
+    nb_schema_add(s, "t", nb_type_make(NB_TYPE_STRING), true);
+    const char *text = "1,a\n2,\"multi\nline\"\n\nN/A,b\n4,c\n";
+    struct nb_batch *b = nb_batch_create(s, 0);
+    struct nb_csv_chunk ch = {text, strlen(text), "t.csv", "t", 10, 500, 5};
+    struct nb_error err = {0};
+    assert_int_equal(nb_csv_decode(&D, &ch, b, NULL, &err), NB_OK);
+    assert_int_equal(b->n_rows, 4);
+    assert_true(nb_column_is_mismatch(&b->cols[0], 2));
+    assert_non_null(b->locs);
+    assert_int_equal(b->locs[0].line, 10);
+    assert_int_equal(b->locs[1].line, 11);
+    assert_int_equal(b->locs[2].line, 14);
+    assert_int_equal(b->locs[2].offset, 500 + strlen("1,a\n2,\"multi\nline\"\n\n"));
+    assert_int_equal(b->locs[3].line, 15);
+    nb_batch_destroy(b);
+    b = nb_batch_create(s, 0);
+    ch.data = "1,a\n2,b\n";
+    ch.len = strlen(ch.data);
+    assert_int_equal(nb_csv_decode(&D, &ch, b, NULL, &err), NB_OK);
+    assert_null(b->locs);
+    nb_batch_destroy(b);
+    nb_schema_release(s);
+}
+
+/* The decoder's fast type checks answer exactly as nb_value_fits. */
+static void test_fast_fits_agree(void **state)
+{
+    (void)state;
+    srand(3);
+    const char chars[] = "0123456789-+.eE ";
+    const char *fixed[] = {"0", "-0", "007", "0.5", "-0.0", "5.", ".5", "1e5", "123456789012345678",
+                           "1234567890123456789", "9223372036854775807", "9223372036854775808", "-",
+                           "123456789012345", "1234567890123456", "0.000000000000001", "+5", "TRUE", "fAlSe", "tru"};
+    enum nb_type_id ids[] = {NB_TYPE_INT64, NB_TYPE_FLOAT64, NB_TYPE_BOOL};
+    char buf[32];
+    for (int round = 0; round < 200000 + 20; round++) {
+        const char *v;
+        size_t n;
+        if (round < 20) { v = fixed[round]; n = strlen(v); }
+        else {
+            n = 1 + (size_t)(rand() % 20);
+            for (size_t i = 0; i < n; i++) buf[i] = chars[rand() % (int)(sizeof chars - 1)];
+            if (rand() % 2) for (size_t i = 0; i < n; i++) if (buf[i] < '0' || buf[i] > '9') if (rand() % 3) buf[i] = '7';
+            v = buf;
+        }
+        for (size_t k = 0; k < 3; k++) {
+            struct nb_type t = nb_type_make(ids[k]);
+            if (nb_csv_value_fits(t, v, n) != nb_value_fits(t, v, n))
+                fail_msg("'%.*s' as %s: fast %d, value.c %d", (int)n, v, nb_type_name(ids[k]), nb_csv_value_fits(t, v, n),
+                         nb_value_fits(t, v, n));
+        }
+    }
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(test_basic_null_vs_empty, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_crlf_bom_no_final_newline, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_blank_lines_skipped, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_options, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_quote_inside_unquoted_kept, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_inference, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_mismatch_after_sample, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_explicit_types, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_duplicate_and_empty_header_names, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_unterminated_quote, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_ragged_rows, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_bad_quoting, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_invalid_utf8, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_empty_and_header_only, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_binary_garbage, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_scan_limits_and_lines, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_chunking_invariance, setup, teardown),
+        cmocka_unit_test(test_fast_fits_agree),
+        cmocka_unit_test_setup_teardown(test_locations_on_mismatch, setup, teardown),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
