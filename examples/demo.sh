@@ -21,4 +21,8 @@ if "$NEBULA" list | grep -q '^parquet '; then
   echo "== nebula pipeline csv parquet"
   "$NEBULA" pipeline csv parquet --source-path examples/users.csv --dest-path out/users.parquet --progress never
   ls -l out/users.parquet
+  if [ -d tests/node_modules/@duckdb/node-api ]; then
+    echo "-- read back by DuckDB, an independent reader:"
+    node tests/tools/parquet_read.mjs out/users.parquet
+  fi
 fi

@@ -46,8 +46,10 @@ struct nb_stream_state {
     const char *stream;
     const char *source_position;     /* JSON text saved from nb_batch.position, or NULL */
     const char *destination_state;   /* JSON text a destination returned from commit, or NULL */
+    bool done;                       /* an earlier run finished this stream's output */
 };
 
+struct nb_file_access;
 struct nb_context {
     const struct nb_cfg *config;          /* this connector's section (validated against its spec) */
     const struct nb_run_options *options;
@@ -55,6 +57,9 @@ struct nb_context {
     const struct nb_stream_state *state;  /* saved stream states (resume), n_state of them */
     size_t n_state;
     atomic_bool *cancel;                  /* set on SIGINT/SIGTERM/timeout: return NB_ERR_CANCELLED soon */
+    /* Where file sources list and open their files (connectors/common/file_source.h); NULL = the
+     * local file system. An object-store source composes a file source with its own. */
+    const struct nb_file_access *files;
 };
 /* The saved state of `stream`, or NULL. */
 const struct nb_stream_state *nb_context_state(const struct nb_context *ctx, const char *stream);

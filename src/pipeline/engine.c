@@ -36,6 +36,7 @@ struct stream_track {
     uint64_t rows_uncommitted;
     bool dirty;                   /* written since the last checkpoint */
     bool skip;                    /* finished by an earlier run */
+    bool opened, ended;           /* the destination has seen it / finished it */
     struct nb_metric *m_rows_in, *m_rows_out, *m_bytes_out, *m_batches, *m_checkpoints;
 };
 
@@ -93,7 +94,10 @@ static struct stream_track *track(struct engine *e, const char *name)
     t->name = strdup(name);
     if (!t->name) return NULL;
     struct nb_state_entry *se = nb_state_find(&e->state, name);
-    t->skip = se && se->done;
+    /* A finished stream of a finite source (files) has nothing more to give: skip it so a rerun
+     * leaves its output alone. Sources that keep producing (incremental, CDC) always continue. */
+    unsigned continuous = NB_CAP_INCREMENTAL | NB_CAP_CDC;
+    t->skip = se && se->done && !(e->src_conn->source_caps & continuous);
     t->m_rows_in = nb_metric_get("nebula_rows_in_total", "Rows read from the source", NB_METRIC_COUNTER, name);
     t->m_rows_out = nb_metric_get("nebula_rows_out_total", "Rows written to the destination", NB_METRIC_COUNTER, name);
     t->m_bytes_out = nb_metric_get("nebula_bytes_out_total", "Encoded bytes handed to the destination", NB_METRIC_COUNTER, name);
@@ -430,7 +434,16 @@ static nb_status commit_loop(struct engine *e, bool *dest_failed, struct nb_erro
                 if (err) *err = e->reader_err;
                 return e->reader_status;
             }
-            return checkpoint_all(e, err);
+            /* The source is done: every stream it wrote is complete now, including those of
+             * sources that never mark an end of stream (incremental, CDC until: now). */
+            for (size_t i = 0; i < e->n_streams; i++) {
+                struct stream_track *st = &e->streams[i];
+                if (!st->opened || st->ended) continue;
+                nb_status rc = checkpoint_stream(e, st, true, err);
+                if (rc != NB_OK) { *dest_failed = true; return rc; }
+                st->ended = true;
+            }
+            return NB_OK;
         }
 
         struct nb_batch *b = s->batch;
@@ -458,6 +471,7 @@ static nb_status commit_loop(struct engine *e, bool *dest_failed, struct nb_erro
             }
             t->rows_uncommitted += b->n_rows;
             t->dirty = true;
+            t->opened = true;
             if (b->position) {
                 free(t->last_position);
                 t->last_position = strdup(b->position);
@@ -465,6 +479,7 @@ static nb_status commit_loop(struct engine *e, bool *dest_failed, struct nb_erro
             if (b->end_of_stream) {
                 rc = checkpoint_stream(e, t, true, err);
                 if (rc != NB_OK) { *dest_failed = true; return rc; }
+                t->ended = true;
             }
         } else if (t->skip && b->end_of_stream) {
             NB_INFO("engine", "stream %s was finished by an earlier run (state %s); nothing to do for it",
@@ -498,6 +513,7 @@ static nb_status load_state(struct engine *e, struct nb_error *err)
             e->saved[i].stream = e->state.entries[i].stream;
             e->saved[i].source_position = e->state.entries[i].source_position;
             e->saved[i].destination_state = e->state.entries[i].destination_state;
+            e->saved[i].done = e->state.entries[i].done;
         }
         e->n_saved = e->state.count;
         NB_INFO("engine", "resuming from state %s (%zu streams)", e->opt->state_path, e->state.count);

@@ -54,7 +54,7 @@ grep -q '"ts":"2024-01-02 03:04:05.678"' fr/t1.small.json && pass || fail "datet
 # --- CDC: kill -9 mid-snapshot, writes, kill -9 mid-stream, resume ------------------------------
 cat > cdc.yaml <<EOF
 source: { type: mysql, url: "$URL", tables: [t1.big, t1.small], mode: cdc, chunk_size: 1000 }
-destination: { type: json, path: "cdc/{stream}.json", format: lines }
+destination: { type: json, path: "cdc/{stream}.{run_id}.json", format: lines }
 state: { path: cdc-state.json }
 EOF
 sed 's/mode: cdc,/mode: cdc, cdc: { until: now },/' cdc.yaml > cdc-until.yaml
@@ -91,24 +91,24 @@ for (const line of fs.readFileSync(process.argv[1], "utf8").split("\n")) {
 }
 const ids = [...rows.keys()].sort((a, b) => a - b);
 fs.writeFileSync("got.txt", ids.map(i => i + "|" + rows.get(i)).join("\n") + "\n");
-' cdc/t1.big.json*
+' cdc/t1.big.*json*
 expect_file_eq got.txt want.txt
-grep -q '"_nb_op":"c"' cdc/t1.big.json* && pass || fail "no streamed inserts"
-grep -q '"ts":"2025-05-05 05:05:05.500","_nb_op":"u"' cdc/t1.small.json* && pass || fail "t1.small update: $(cat cdc/t1.small.json*)"
+grep -q '"_nb_op":"c"' cdc/t1.big.*json* && pass || fail "no streamed inserts"
+grep -q '"ts":"2025-05-05 05:05:05.500","_nb_op":"u"' cdc/t1.small.*json* && pass || fail "t1.small update: $(cat cdc/t1.small.*json*)"
 dups=$(node -e '
 const fs = require("fs"); const seen = new Set(); let d = 0;
 for (const l of fs.readFileSync(process.argv[1], "utf8").split("\n")) { if (!l) continue; const r = JSON.parse(l);
   if (r._nb_op !== "r") continue; if (seen.has(r.id)) d++; seen.add(r.id); }
-console.log(d);' cdc/t1.big.json*)
+console.log(d);' cdc/t1.big.*json*)
 echo "snapshot rows copied twice after the kill: $dups (at-least-once)"
 
 # a later run continues where the last one stopped: the new change once, nothing repeated
-before=$(cat cdc/t1.big.json* | wc -l)
+before=$(cat cdc/t1.big.*json* | wc -l)
 SQL "INSERT INTO t1.big VALUES (60000, 'again', 0, 0);"
 nb run -c cdc-until.yaml
 expect_rc 0 "second cdc run"
-expect_eq "$(cat cdc/t1.big.json* | wc -l)" "$((before + 1))" "lines after one more insert"
-grep -q '"id":60000,"v":"again"' cdc/t1.big.json* && pass || fail "the insert of the second run is missing"
+expect_eq "$(cat cdc/t1.big.*json* | wc -l)" "$((before + 1))" "lines after one more insert"
+grep -q '"id":60000,"v":"again"' cdc/t1.big.*json* && pass || fail "the insert of the second run is missing"
 
 # --- a saved position the server no longer has -----------------------------------------------
 SQL "FLUSH BINARY LOGS; FLUSH BINARY LOGS;"

@@ -2,8 +2,11 @@
  * one output per stream, written under a partial name, checkpointed and resumed by length. */
 #include "connectors/common/file_dest.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
+#include <unistd.h>
 
 #include "core/arena.h"
 #include "core/json.h"
@@ -29,6 +32,7 @@ struct file_stream {
 };
 
 struct file_dest {
+    time_t run_start;            /* for {run_id} and the date parts of the path template */
     const struct nb_context *ctx;
     struct nb_file_dest_args args;
     void *format_options;
@@ -53,6 +57,7 @@ nb_status nb_file_dest_open(void **self, const struct nb_context *ctx, const str
     if (!d) return nb_error_set(err, NB_ERR_NOMEM, "out of memory");
     d->ctx = ctx;
     d->args = *args;
+    d->run_start = time(NULL);
     if (!d->args.opener) d->args.opener = default_opener;
     d->path_template = nb_cfg_string(ctx->config, "path", NULL);
     if (!d->path_template || !*d->path_template) {
@@ -89,17 +94,40 @@ nb_status nb_file_dest_check(void *self, struct nb_error *err)
     return NB_OK;
 }
 
-static char *expand_path(const char *tmpl, const char *stream)
+/* The path template: {stream}, and the run's start time as {run_id} (20261126T221539Z-<pid>, so
+ * two runs in one second differ), {date}
+ * (2026-11-26), {yyyy} {mm} {dd} {hh}. The time is taken once per run so every stream agrees. */
+static char *expand_path(const char *tmpl, const char *stream, time_t run_start)
 {
+    struct tm tm;
+    gmtime_r(&run_start, &tm);
+    char parts[6][24];
+    size_t n0 = strftime(parts[0], sizeof parts[0], "%Y%m%dT%H%M%SZ", &tm);
+    snprintf(parts[0] + n0, sizeof parts[0] - n0, "-%d", (int)getpid());
+    strftime(parts[1], sizeof parts[1], "%Y-%m-%d", &tm);
+    strftime(parts[2], sizeof parts[2], "%Y", &tm);
+    strftime(parts[3], sizeof parts[3], "%m", &tm);
+    strftime(parts[4], sizeof parts[4], "%d", &tm);
+    strftime(parts[5], sizeof parts[5], "%H", &tm);
+    static const char *const names[6] = {"{run_id}", "{date}", "{yyyy}", "{mm}", "{dd}", "{hh}"};
     struct nb_buf b;
     nb_buf_init(&b);
     for (const char *p = tmpl; *p;) {
         if (strncmp(p, "{stream}", 8) == 0) {
-            for (const char *s = stream; *s; s++) nb_buf_putc(&b, (*s == '/' || *s == '\\') ? '_' : *s);
+            for (const char *c = stream; *c; c++) nb_buf_putc(&b, (*c == '/' || *c == '\\') ? '_' : *c);
             p += 8;
-        } else {
-            nb_buf_putc(&b, *p++);
+            continue;
         }
+        bool matched = false;
+        for (int i = 0; i < 6 && !matched; i++) {
+            size_t n = strlen(names[i]);
+            if (strncmp(p, names[i], n) == 0) {
+                nb_buf_puts(&b, parts[i]);
+                p += n;
+                matched = true;
+            }
+        }
+        if (!matched) nb_buf_putc(&b, *p++);
     }
     if (b.oom) { nb_buf_cleanup(&b); return NULL; }
     return nb_buf_detach(&b, NULL);
@@ -119,6 +147,23 @@ static void stream_free(struct file_stream *s)
     free(s->path);
     nb_schema_release(s->schema);
     free(s);
+}
+
+/* The output path an unfinished earlier run was writing, from its saved destination state: a
+ * resume continues that file even when the template has a {run_id} or date part. */
+static char *saved_path(const char *state)
+{
+    if (!state) return NULL;
+    struct nb_arena a;
+    nb_arena_init(&a, 4096);
+    struct nb_json *j = NULL;
+    char *path = NULL;
+    if (nb_json_parse(state, strlen(state), &a, &j, NULL) == NB_OK) {
+        const char *p = nb_json_get_string(j, "path");
+        if (p) path = strdup(p);
+    }
+    nb_arena_cleanup(&a);
+    return path;
 }
 
 /* Resume information saved by commit(): {"path":..,"length":N,"rows":R}. */
@@ -145,7 +190,7 @@ static nb_status open_stream(struct file_dest *d, const struct nb_batch *b, stru
     struct file_stream *s = calloc(1, sizeof *s);
     if (!s) return nb_error_set(err, NB_ERR_NOMEM, "out of memory");
     s->name = strdup(b->stream ? b->stream : "default");
-    s->path = expand_path(d->path_template, s->name);
+    s->path = expand_path(d->path_template, s->name, d->run_start);
     if (!s->name || !s->path) { stream_free(s); return nb_error_set(err, NB_ERR_NOMEM, "out of memory"); }
     for (struct file_stream *o = d->streams; o; o = o->next) {
         if (strcmp(o->path, s->path) == 0) {
@@ -156,10 +201,24 @@ static nb_status open_stream(struct file_dest *d, const struct nb_batch *b, stru
             return NB_ERR_CONFIG;
         }
     }
-    enum nb_codec codec = d->codec_auto ? nb_codec_from_path(s->path) : d->codec;
     uint64_t resume_len = 0, resume_rows = 0;
     const struct nb_stream_state *st = nb_context_state(d->ctx, s->name);
-    bool resuming = d->args.format->resumable && st &&
+    char *previous = st && !st->done ? saved_path(st->destination_state) : NULL;
+    if (previous) {
+        free(s->path);
+        s->path = previous;
+    }
+    /* A continuing source (incremental, CDC) after an earlier run finished this file: writing it
+     * again would replace that run's rows. */
+    if (st && st->done && d->args.opener == default_opener && access(s->path, F_OK) == 0) {
+        nb_error_set(err, NB_ERR_CONFIG,
+                     "%s holds the output of an earlier run of stream '%s': put {run_id} in the destination path "
+                     "so each run writes a new file, or move the file away", s->path, s->name);
+        stream_free(s);
+        return NB_ERR_CONFIG;
+    }
+    enum nb_codec codec = d->codec_auto ? nb_codec_from_path(s->path) : d->codec;
+    bool resuming = d->args.format->resumable && !d->args.whole_objects && st &&
                     parse_resume(st->destination_state, s->path, &resume_len, &resume_rows) && resume_len > 0;
     nb_status rc = d->args.opener(d->args.opener_ctx, s->path, codec, d->level, resuming ? resume_len : 0, &s->os, err);
     if (rc != NB_OK) { stream_free(s); return rc; }
@@ -211,7 +270,7 @@ nb_status nb_file_dest_commit(void *self, const char *stream, struct nb_buf *des
     struct file_stream *s = find_stream(d, stream);
     if (!s) return NB_OK;
     /* A format that cannot be resumed mid-file is only durable when the file is finished. */
-    if (!d->args.format->resumable) return NB_AGAIN;
+    if (!d->args.format->resumable || d->args.whole_objects) return NB_AGAIN;
     nb_status rc = d->args.format->writer_flush ? d->args.format->writer_flush(s->writer, err) : NB_OK;
     uint64_t len = 0;
     if (rc == NB_OK) rc = s->os->ops->checkpoint(s->os, &len, err);
@@ -257,7 +316,7 @@ void nb_file_dest_close(void *self, bool success, bool keep_partial)
         struct file_stream *next = s->next;
         /* Streams still open here did not finish: never leave them looking complete. */
         if (s->writer) d->args.format->writer_destroy(s->writer);
-        s->os->ops->abort(s->os, keep_partial && d->args.format->resumable);
+        s->os->ops->abort(s->os, keep_partial && d->args.format->resumable && !d->args.whole_objects);
         nb_ostream_destroy(s->os);
         stream_free(s);
         s = next;

@@ -25,6 +25,9 @@ struct nb_file_dest_args {
     const struct nb_format_ops *format;
     nb_output_opener opener;     /* NULL: local files */
     void *opener_ctx;
+    /* true: an output is only durable once finished (an object upload): commit saves nothing
+     * mid-stream and a rerun writes the object again from the start instead of resuming it. */
+    bool whole_objects;
 };
 
 nb_status nb_file_dest_open(void **self, const struct nb_context *ctx, const struct nb_file_dest_args *args,
