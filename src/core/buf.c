@@ -30,6 +30,7 @@ bool nb_buf_reserve(struct nb_buf *b, size_t extra)
     }
     char *p = realloc(b->data, want);
     if (!p) { b->oom = true; return false; }
+    if (!b->data) p[0] = '\0';
     b->data = p;
     b->cap = want;
     return true;

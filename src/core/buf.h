@@ -22,9 +22,8 @@ static inline void nb_buf_reset(struct nb_buf *b) { b->len = 0; if (b->data) b->
 bool nb_buf_reserve(struct nb_buf *b, size_t extra);
 static inline void nb_buf_append(struct nb_buf *b, const void *p, size_t n)
 {
-    if (n == 0) return;   /* p may be NULL then (memcpy with NULL is undefined even for 0 bytes) */
     if (b->cap - b->len <= n && !nb_buf_reserve(b, n)) return;
-    memcpy(b->data + b->len, p, n);
+    if (n) memcpy(b->data + b->len, p, n);   /* p may be NULL when n is 0: memcpy(NULL) is undefined */
     b->len += n;
     b->data[b->len] = '\0';
 }
