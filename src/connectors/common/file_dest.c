@@ -14,7 +14,8 @@
 
 const struct nb_config_key nb_file_dest_keys[] = {
     {"path", NB_KEY_STRING, NULL, NULL, NB_KEY_REQUIRED,
-     "output file; {stream} is replaced by the stream name (needed when the source has several streams)"},
+     "output file; {stream} is the stream name (needed when the source has several streams), {run_id} "
+     "a new name per run (for incremental and CDC sources), {date} {yyyy} {mm} {dd} {hh} the run's start (UTC)"},
     {"compression", NB_KEY_ENUM, "auto", "auto|none|gzip|zstd|lz4|bzip2|xz|snappy", 0,
      "compression of the whole file; auto = by extension (.gz .zst .lz4 .bz2 .xz .sz)"},
     {"compression_level", NB_KEY_INT, "0", NULL, 0, "codec level, 0 = the codec's default"},
