@@ -26,6 +26,9 @@ struct nb_format_ops {
     bool keeps_mismatches_as_text;
     /* true: a partial file can be truncated to a checkpoint and appended to (see stream.h). */
     bool resumable;
+    /* true: the format compresses its pages/blocks inside the file (Parquet, Avro), so no codec is
+     * put around the whole file; its `compression`/`codec` keys are its own. */
+    bool compresses_itself;
 
     nb_status (*options_create)(const struct nb_cfg *cfg, void **options, struct nb_error *err);
     void (*options_destroy)(void *options);

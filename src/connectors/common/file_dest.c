@@ -12,10 +12,15 @@
 #include "core/json.h"
 #include "core/log.h"
 
-const struct nb_config_key nb_file_dest_keys[] = {
+const struct nb_config_key nb_file_dest_path_key[] = {
     {"path", NB_KEY_STRING, NULL, NULL, NB_KEY_REQUIRED,
      "output file; {stream} is the stream name (needed when the source has several streams), {run_id} "
      "a new name per run (for incremental and CDC sources), {date} {yyyy} {mm} {dd} {hh} the run's start (UTC)"},
+    {NULL},
+};
+
+const struct nb_config_key nb_file_dest_keys[] = {
+    {"include", NB_KEY_INCLUDE, NULL, NULL, 0, NULL, nb_file_dest_path_key},
     {"compression", NB_KEY_ENUM, "auto", "auto|none|gzip|zstd|lz4|bzip2|xz|snappy", 0,
      "compression of the whole file; auto = by extension (.gz .zst .lz4 .bz2 .xz .sz)"},
     {"compression_level", NB_KEY_INT, "0", NULL, 0, "codec level, 0 = the codec's default"},
@@ -66,9 +71,8 @@ nb_status nb_file_dest_open(void **self, const struct nb_context *ctx, const str
         return nb_error_set(err, NB_ERR_CONFIG, "destination: 'path' is required");
     }
     const char *comp = nb_cfg_string(ctx->config, "compression", "auto");
-    /* A format that compresses inside the file (parquet) owns the `compression` key: no codec around it. */
-    for (const struct nb_config_key *k = args->format->spec; k && k->name; k++)
-        if (strcmp(k->name, "compression") == 0) comp = "none";
+    /* A format that compresses inside the file owns its compression keys: no codec around it. */
+    if (args->format->compresses_itself) comp = "none";
     d->codec_auto = strcmp(comp, "auto") == 0;
     if (!d->codec_auto && nb_codec_parse(comp, &d->codec, err) != NB_OK) {
         free(d);

@@ -14,6 +14,8 @@
 /* path (required, may contain {stream}), compression (auto|none|gzip|zstd|lz4|bzip2|xz|snappy),
  * compression_level. Include it in a connector's destination spec with NB_KEY_INCLUDE. */
 extern const struct nb_config_key nb_file_dest_keys[];
+/* Just `path`: for formats that compress themselves (their own keys name the codec). */
+extern const struct nb_config_key nb_file_dest_path_key[];
 
 /* Where the bytes go. The default opener writes local files (nb_output_open). An object store
  * supplies its own (final object name in, ostream that uploads out). resume_len > 0: continue the
@@ -49,5 +51,21 @@ void nb_file_dest_close(void *self, bool success, bool keep_partial);
         .encode = nb_file_dest_encode, .write = nb_file_dest_write, .commit = nb_file_dest_commit,     \
         .end_stream = nb_file_dest_end_stream, .close = nb_file_dest_close,                            \
     }
+
+/* A whole local-file destination connector for a typed format that compresses itself (Parquet,
+ * Avro): keys = path + the format's keys. Defines <prefix>_destination. */
+#define NB_FORMAT_FILE_DESTINATION(prefix, format_ops, format_keys)                                      \
+    static const struct nb_config_key prefix##_dest_spec[] = {                                          \
+        {"include", NB_KEY_INCLUDE, NULL, NULL, 0, NULL, nb_file_dest_path_key},                        \
+        {"include", NB_KEY_INCLUDE, NULL, NULL, 0, NULL, format_keys},                                  \
+        {NULL},                                                                                         \
+    };                                                                                                  \
+    static nb_status prefix##_open(void **self, const struct nb_context *ctx, struct nb_error *err)     \
+    {                                                                                                   \
+        struct nb_file_dest_args args = {.format = &(format_ops)};                                      \
+        return nb_file_dest_open(self, ctx, &args, err);                                                \
+    }                                                                                                   \
+    static const struct nb_destination_ops prefix##_destination =                                       \
+        NB_FILE_DESTINATION_OPS(prefix##_dest_spec, prefix##_open, true)
 
 #endif

@@ -331,6 +331,7 @@ const struct nb_format_ops nb_format_avro = {
     .spec = nb_avro_format_keys,
     .keeps_mismatches_as_text = false,
     .resumable = false,
+    .compresses_itself = true,
     .options_create = options_create,
     .options_destroy = options_destroy,
     .encode = encode,

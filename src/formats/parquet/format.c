@@ -98,6 +98,7 @@ const struct nb_format_ops nb_format_parquet = {
     .spec = nb_parquet_format_keys,
     .keeps_mismatches_as_text = false,
     .resumable = false,
+    .compresses_itself = true,
     .options_create = options_create,
     .options_destroy = options_destroy,
     .encode = NULL,
