@@ -18,6 +18,9 @@
 #include "pipeline/bad_records.h"
 #include "pipeline/state.h"
 
+/* A slot's encoded buffer is reused by its next batch up to this size. */
+#define ENCODED_KEEP_MAX ((size_t)16 << 20)
+
 struct slot {
     struct nb_batch *batch;
     struct nb_buf encoded;
@@ -75,6 +78,7 @@ struct engine {
     struct nb_run_stats stats;
     uint64_t src_done, src_total;      /* reader-updated progress */
     uint64_t started_ms;
+    _Atomic uint64_t read_since_ms;    /* when the reader entered source read(), 0 = not in it */
 };
 
 /* ---- streams -------------------------------------------------------------------------------- */
@@ -183,7 +187,9 @@ static void *reader_main(void *arg)
 
         struct nb_batch *b = NULL;
         struct nb_error err = {0};
+        atomic_store(&e->read_since_ms, nb_mono_ms());
         nb_status rc = so->read(e->src, &b, &err);
+        atomic_store(&e->read_since_ms, 0);
         if (rc == NB_AGAIN) continue;
         if (rc == NB_DONE) {
             pthread_mutex_lock(&e->mu);
@@ -291,11 +297,13 @@ static void *worker_main(void *arg)
         if (rc == NB_OK && b->schema) rc = nb_batch_check(b, &s->err);
         if (rc == NB_OK && dops->typed) rc = reject_mismatches(e, b, &s->err);
         if (rc == NB_OK && dops->encode && b->schema) {
-            nb_buf_init(&s->encoded);
+            /* The slot keeps its buffer from the batch before (see commit_loop): no regrowth, no
+             * fresh pages to fault in for every batch. */
+            s->encoded.len = 0;
+            s->encoded.oom = false;
             nb_status er = dops->encode(e->dst, b, &s->encoded, &s->err);
             if (er == NB_OK) s->has_encoded = true;
             else if (er != NB_DONE) rc = er;
-            else nb_buf_cleanup(&s->encoded);
         }
         size_t bytes = nb_batch_bytes(b) + (s->has_encoded ? s->encoded.cap : 0);
         pthread_mutex_lock(&e->mu);
@@ -399,13 +407,23 @@ static nb_status commit_loop(struct engine *e, bool *dest_failed, struct nb_erro
             e->stats.timed_out = true;
             if (e->req->cancel) atomic_store(e->req->cancel, true);
         }
+        uint64_t in_read = atomic_load(&e->read_since_ms);
+        if (e->opt->idle_timeout_ms && in_read && now > in_read && now - in_read >= e->opt->idle_timeout_ms) {
+            nb_status rc = checkpoint_all(e, err);
+            if (rc != NB_OK) return rc;
+            return nb_error_set(err, NB_ERR_TIMEOUT, "the source has not answered for %llus (timeouts.idle)%s",
+                                (unsigned long long)(e->opt->idle_timeout_ms / 1000),
+                                e->opt->state_path ? "; progress is saved, run again to continue" : "");
+        }
         if (e->req->cancel && atomic_load(e->req->cancel)) {
             nb_status rc = checkpoint_all(e, err);
             if (rc != NB_OK) return rc;
             if (e->stats.timed_out)
-                return nb_error_set(err, NB_ERR_CANCELLED, "the run reached timeouts.run (%llus); progress is saved, run again to continue",
-                                    (unsigned long long)(e->opt->timeout_ms / 1000));
-            return nb_error_set(err, NB_ERR_CANCELLED, "stopped by a signal; progress is saved, run again to continue");
+                return nb_error_set(err, NB_ERR_CANCELLED, "the run reached timeouts.run (%llus)%s",
+                                    (unsigned long long)(e->opt->timeout_ms / 1000),
+                                    e->opt->state_path ? "; progress is saved, run again to continue" : "");
+            return nb_error_set(err, NB_ERR_CANCELLED, "stopped by a signal%s",
+                                e->opt->state_path ? "; progress is saved, run again to continue" : "; nothing was kept");
         }
         if (now - last_progress >= interval) {
             report_progress(e);
@@ -488,7 +506,9 @@ static nb_status commit_loop(struct engine *e, bool *dest_failed, struct nb_erro
         }
         pthread_mutex_lock(&e->mu);
         e->bytes_inflight -= s->bytes <= e->bytes_inflight ? s->bytes : e->bytes_inflight;
-        if (s->has_encoded) nb_buf_cleanup(&s->encoded);
+        /* Keep the encoded buffer for the slot's next batch unless it is unusually large. */
+        if (s->encoded.cap > ENCODED_KEEP_MAX) nb_buf_cleanup(&s->encoded);
+        s->encoded.len = 0;
         s->batch = NULL;
         s->ready = s->taken = s->has_encoded = false;
         e->next_commit++;
@@ -587,16 +607,34 @@ out:
     pthread_cond_broadcast(&e->cv_ready);
     pthread_cond_broadcast(&e->cv_ack);
     pthread_mutex_unlock(&e->mu);
-    if (reader_started) pthread_join(reader, NULL);
+    /* A reader stuck inside a source read (a stalled pipe, a dead server) is not waited for
+     * forever: after a grace period it is left behind (the process is about to exit). */
+    bool reader_stuck = false;
+    if (reader_started) {
+        struct timespec deadline;
+        clock_gettime(CLOCK_REALTIME, &deadline);
+        deadline.tv_sec += 5;
+        if (pthread_timedjoin_np(reader, NULL, &deadline) != 0) {
+            NB_WARN("engine", "the source did not return from a read; leaving it behind");
+            pthread_detach(reader);
+            reader_stuck = true;
+        }
+    }
     for (unsigned i = 0; i < n_workers; i++) pthread_join(workers[i], NULL);
     free(workers);
     (void)dest_failed;
     bool keep_partial = e->opt->state_path != NULL;
     if (e->dst) e->dst_conn->destination->close(e->dst, success, keep_partial);
+    if (reader_stuck) {
+        /* The reader may still wake up and touch the engine: leave all of it allocated. */
+        e->stats.seconds = (double)(nb_mono_ms() - e->started_ms) / 1000.0;
+        if (stats) *stats = e->stats;
+        return rc;
+    }
     if (e->src) e->src_conn->source->close(e->src);
     for (size_t i = 0; e->slots && i < e->cap; i++) {
         nb_batch_destroy(e->slots[i].batch);
-        if (e->slots[i].has_encoded) nb_buf_cleanup(&e->slots[i].encoded);
+        nb_buf_cleanup(&e->slots[i].encoded);
     }
     free(e->slots);
     while (e->acks) { struct ack *n = e->acks->next; free(e->acks->stream); free(e->acks->position); free(e->acks); e->acks = n; }

@@ -57,6 +57,13 @@ for _ in $(seq 1 40); do
 done
 [ "$ok" = 1 ] && pass || fail "--metrics-addr: $(cat metrics.txt 2>/dev/null | head -20)"
 wait "$pid" || true; wait "$feeder" || true
+# timeouts.idle: a source that stops answering ends the run with a clear error, no output left behind.
+mkfifo stalled.csv
+( head -n 3 users.csv; sleep 15 ) > stalled.csv &
+feeder=$!
+nb pipeline csv json --source-path stalled.csv --dest-path stalled.ndjson --format lines --set timeouts.idle=1s
+expect_rc 1 "idle timeout"; expect_err_contains "timeouts.idle"; expect_no_file stalled.ndjson
+kill "$feeder" 2>/dev/null || true; wait "$feeder" 2>/dev/null || true
 # A flag overrides the file; the file overrides the default.
 cat > p.yaml <<'Y'
 source: { type: csv, path: users.csv }
