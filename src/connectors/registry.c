@@ -8,6 +8,8 @@ extern const struct nb_connector_ops nb_connector_mysql;
 extern const struct nb_connector_ops nb_connector_parquet;
 extern const struct nb_connector_ops nb_connector_avro;
 extern const struct nb_connector_ops nb_connector_postgres;
+extern const struct nb_connector_ops nb_connector_s3;
+extern const struct nb_connector_ops nb_connector_gcs;
 
 static const struct nb_connector_ops *const registry[] = {
     &nb_connector_csv,
@@ -16,6 +18,8 @@ static const struct nb_connector_ops *const registry[] = {
     &nb_connector_avro,
     &nb_connector_postgres,
     &nb_connector_mysql,
+    &nb_connector_s3,
+    &nb_connector_gcs,
     NULL,
 };
 

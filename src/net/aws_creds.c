@@ -1,0 +1,287 @@
+/* AWS credential chain (see aws_creds.h). The shared credentials file is INI: [profile] sections of
+ * key = value lines; '#' and ';' start comments. */
+#include "net/aws_creds.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "core/arena.h"
+#include "core/json.h"
+#include "core/log.h"
+#include "io/stream.h"
+#include "net/http.h"
+
+static char *dup_nonempty(const char *s) { return s && *s ? strdup(s) : NULL; }
+
+static nb_status take(struct nb_aws_creds *out, const char *ak, const char *sk, const char *tok, struct nb_error *err)
+{
+    out->access_key_id = strdup(ak);
+    out->secret_access_key = strdup(sk);
+    out->session_token = dup_nonempty(tok);
+    if (!out->access_key_id || !out->secret_access_key || (tok && *tok && !out->session_token)) {
+        nb_aws_creds_cleanup(out);
+        return nb_error_set(err, NB_ERR_NOMEM, "out of memory");
+    }
+    nb_log_add_secret(out->secret_access_key);
+    if (out->session_token) nb_log_add_secret(out->session_token);
+    return NB_OK;
+}
+
+static char *trim(char *s)
+{
+    while (*s == ' ' || *s == '\t') s++;
+    char *e = s + strlen(s);
+    while (e > s && (e[-1] == ' ' || e[-1] == '\t' || e[-1] == '\r' || e[-1] == '\n')) *--e = '\0';
+    return s;
+}
+
+/* false: no such file/profile or incomplete profile. */
+static bool from_file(const char *path, const char *profile, struct nb_aws_creds *out, bool *found_file,
+                      struct nb_error *err, nb_status *st)
+{
+    FILE *f = fopen(path, "r");
+    *found_file = f != NULL;
+    if (!f) return false;
+    char line[4096];
+    bool in = false;
+    char ak[512] = "", sk[512] = "", tok[4096] = "";
+    while (fgets(line, sizeof line, f)) {
+        char *s = trim(line);
+        if (!*s || *s == '#' || *s == ';') continue;
+        if (*s == '[') {
+            char *e = strchr(s, ']');
+            if (!e) continue;
+            *e = '\0';
+            char *name = trim(s + 1);
+            if (strncmp(name, "profile ", 8) == 0) name = trim(name + 8);
+            in = strcmp(name, profile) == 0;
+            continue;
+        }
+        if (!in) continue;
+        char *eq = strchr(s, '=');
+        if (!eq) continue;
+        *eq = '\0';
+        char *k = trim(s), *v = trim(eq + 1);
+        if (strcmp(k, "aws_access_key_id") == 0) snprintf(ak, sizeof ak, "%s", v);
+        else if (strcmp(k, "aws_secret_access_key") == 0) snprintf(sk, sizeof sk, "%s", v);
+        else if (strcmp(k, "aws_session_token") == 0) snprintf(tok, sizeof tok, "%s", v);
+    }
+    fclose(f);
+    bool ok = *ak && *sk;
+    if (ok) *st = take(out, ak, sk, tok, err);
+    memset(sk, 0, sizeof sk);
+    memset(line, 0, sizeof line);
+    return ok;
+}
+
+/* ---- remote providers: web identity (STS), ECS container credentials, EC2 instance metadata ---- */
+
+static nb_status get(struct nb_http_client *h, const char *method, const char *url, const char *const *hdrs, size_t nh,
+                     struct nb_http_response *r, struct nb_error *err)
+{
+    struct nb_http_request req = {.method = method, .url = url, .headers = hdrs, .n_headers = nh, .idempotent = true,
+                                  .body = strcmp(method, "PUT") == 0 ? "" : NULL, .what = "aws credentials"};
+    return nb_http_send(h, &req, r, err);
+}
+
+static bool xml_tag(const char *xml, const char *tag, char *out, size_t cap)
+{
+    char open_[64], close_[64];
+    snprintf(open_, sizeof open_, "<%s>", tag);
+    snprintf(close_, sizeof close_, "</%s>", tag);
+    const char *a = xml ? strstr(xml, open_) : NULL;
+    const char *b = a ? strstr(a, close_) : NULL;
+    if (!a || !b) return false;
+    a += strlen(open_);
+    size_t n = (size_t)(b - a);
+    if (n >= cap) return false;
+    memcpy(out, a, n);
+    out[n] = '\0';
+    return true;
+}
+
+/* {"AccessKeyId","SecretAccessKey","Token"} (ECS and EC2 answers). */
+static nb_status from_json(const struct nb_buf *body, struct nb_aws_creds *out, const char *where, struct nb_error *err)
+{
+    struct nb_arena ar;
+    nb_arena_init(&ar, 4096);
+    struct nb_json *j = NULL;
+    nb_status st;
+    const char *ak = NULL, *sk = NULL, *tok = NULL;
+    if (body->data && nb_json_parse(body->data, body->len, &ar, &j, NULL) == NB_OK) {
+        ak = nb_json_get_string(j, "AccessKeyId");
+        sk = nb_json_get_string(j, "SecretAccessKey");
+        tok = nb_json_get_string(j, "Token");
+    }
+    if (ak && sk) st = take(out, ak, sk, tok, err);
+    else st = nb_error_set(err, NB_ERR_AUTH, "%s: no AccessKeyId/SecretAccessKey in the answer", where);
+    nb_arena_cleanup(&ar);
+    return st;
+}
+
+static nb_status web_identity(struct nb_http_client *h, const char *role, const char *token_file, struct nb_aws_creds *out,
+                              struct nb_error *err)
+{
+    char *tok = NULL;
+    size_t tl = 0;
+    nb_status st = nb_read_file(token_file, &tok, &tl, err);
+    if (st != NB_OK) return nb_error_prefix(err, "AWS_WEB_IDENTITY_TOKEN_FILE: ");
+    while (tl && (tok[tl - 1] == '\n' || tok[tl - 1] == '\r' || tok[tl - 1] == ' ')) tok[--tl] = '\0';
+    nb_log_add_secret(tok);
+    const char *ep = getenv("AWS_ENDPOINT_URL_STS");
+    const char *sess = getenv("AWS_ROLE_SESSION_NAME");
+    struct nb_buf url;
+    nb_buf_init(&url);
+    nb_buf_printf(&url, "%s/?Action=AssumeRoleWithWebIdentity&Version=2011-06-15&RoleArn=", ep && *ep ? ep : "https://sts.amazonaws.com");
+    nb_uri_encode(&url, role, strlen(role), false);
+    nb_buf_puts(&url, "&RoleSessionName=");
+    const char *sn = sess && *sess ? sess : "nebula";
+    nb_uri_encode(&url, sn, strlen(sn), false);
+    nb_buf_puts(&url, "&WebIdentityToken=");
+    nb_uri_encode(&url, tok, tl, false);
+    struct nb_http_response r;
+    nb_http_response_init(&r);
+    st = nb_buf_status(&url, err);
+    if (st == NB_OK) st = get(h, "GET", url.data, NULL, 0, &r, err);
+    char ak[256], sk[256], stok[4096];
+    if (st == NB_OK && (r.status != 200 || !xml_tag(r.body.data, "AccessKeyId", ak, sizeof ak) ||
+                        !xml_tag(r.body.data, "SecretAccessKey", sk, sizeof sk))) {
+        char code[128] = "";
+        xml_tag(r.body.data, "Code", code, sizeof code);
+        st = nb_error_set(err, NB_ERR_AUTH, "STS AssumeRoleWithWebIdentity for role %s: HTTP %ld %s; check AWS_ROLE_ARN and the token",
+                          role, r.status, code);
+    }
+    if (st == NB_OK) st = take(out, ak, sk, xml_tag(r.body.data, "SessionToken", stok, sizeof stok) ? stok : NULL, err);
+    nb_http_response_cleanup(&r);
+    nb_buf_cleanup(&url);
+    free(tok);
+    return st;
+}
+
+static nb_status ecs(struct nb_http_client *h, const char *url, struct nb_aws_creds *out, struct nb_error *err)
+{
+    char auth[2048];
+    const char *hdrs[1] = {auth};
+    const char *t = getenv("AWS_CONTAINER_AUTHORIZATION_TOKEN");
+    size_t nh = 0;
+    if (t && *t) {
+        snprintf(auth, sizeof auth, "Authorization: %s", t);
+        nh = 1;
+    }
+    struct nb_http_response r;
+    nb_http_response_init(&r);
+    nb_status st = get(h, "GET", url, hdrs, nh, &r, err);
+    if (st == NB_OK && r.status != 200)
+        st = nb_error_set(err, NB_ERR_AUTH, "ECS container credentials (%s): HTTP %ld", url, r.status);
+    if (st == NB_OK) st = from_json(&r.body, out, "ECS container credentials", err);
+    nb_http_response_cleanup(&r);
+    return st;
+}
+
+static nb_status ec2(struct nb_http_client *h, struct nb_aws_creds *out, struct nb_error *err)
+{
+    const char *ep = getenv("AWS_EC2_METADATA_SERVICE_ENDPOINT");
+    char base[256], url[512], tokh[256] = "", role[256];
+    snprintf(base, sizeof base, "%s", ep && *ep ? ep : "http://169.254.169.254");
+    size_t bl = strlen(base);
+    while (bl && base[bl - 1] == '/') base[--bl] = '\0';
+    struct nb_http_response r;
+    nb_http_response_init(&r);
+    /* IMDSv2: a session token first. */
+    snprintf(url, sizeof url, "%s/latest/api/token", base);
+    const char *th[1] = {"X-aws-ec2-metadata-token-ttl-seconds: 21600"};
+    nb_status st = get(h, "PUT", url, th, 1, &r, err);
+    if (st == NB_OK && r.status == 200 && r.body.data && r.body.len < 200) {
+        snprintf(tokh, sizeof tokh, "X-aws-ec2-metadata-token: %s", r.body.data);
+        nb_log_add_secret(r.body.data);
+    }
+    const char *hh[1] = {tokh};
+    snprintf(url, sizeof url, "%s/latest/meta-data/iam/security-credentials/", base);
+    if (st == NB_OK) st = get(h, "GET", url, hh, tokh[0] ? 1 : 0, &r, err);
+    if (st == NB_OK && (r.status != 200 || !r.body.data || !r.body.len || r.body.len >= sizeof role))
+        st = nb_error_set(err, NB_ERR_AUTH, "EC2 instance metadata: no IAM role (HTTP %ld)", r.status);
+    if (st == NB_OK) {
+        snprintf(role, sizeof role, "%.*s", (int)strcspn(r.body.data, "\r\n"), r.body.data);
+        snprintf(url, sizeof url, "%s/latest/meta-data/iam/security-credentials/%s", base, role);
+        st = get(h, "GET", url, hh, tokh[0] ? 1 : 0, &r, err);
+        if (st == NB_OK && r.status != 200) st = nb_error_set(err, NB_ERR_AUTH, "EC2 instance metadata for role %s: HTTP %ld", role, r.status);
+        if (st == NB_OK) st = from_json(&r.body, out, "EC2 instance metadata", err);
+    }
+    nb_http_response_cleanup(&r);
+    return st;
+}
+
+/* The remote providers in the standard order; NB_DONE when none applies. */
+static nb_status remote(struct nb_aws_creds *out, char *source, size_t cap, struct nb_error *err)
+{
+    const char *role = getenv("AWS_ROLE_ARN"), *tf = getenv("AWS_WEB_IDENTITY_TOKEN_FILE");
+    const char *full = getenv("AWS_CONTAINER_CREDENTIALS_FULL_URI"), *rel = getenv("AWS_CONTAINER_CREDENTIALS_RELATIVE_URI");
+    const char *ec2off = getenv("AWS_EC2_METADATA_DISABLED");
+    bool want_ec2 = !(ec2off && strcasecmp(ec2off, "true") == 0);
+    if (!(role && *role && tf && *tf) && !(full && *full) && !(rel && *rel) && !want_ec2) return NB_DONE;
+    /* Metadata endpoints answer at once or not at all: short timeouts, few attempts. */
+    struct nb_http_options o = {.connect_timeout_ms = 1000, .request_timeout_ms = 5000,
+                                .retry = {2, 100, 500, 2000}, .breaker_threshold = 100};
+    struct nb_http_client *h = NULL;
+    nb_status st = nb_http_client_create(&o, &h, err);
+    if (st != NB_OK) return st;
+    char url[1024];
+    if (role && *role && tf && *tf) {
+        st = web_identity(h, role, tf, out, err);
+        snprintf(source, cap, "web identity (AWS_ROLE_ARN %s)", role);
+    } else if ((full && *full) || (rel && *rel)) {
+        if (full && *full) snprintf(url, sizeof url, "%s", full);
+        else snprintf(url, sizeof url, "http://169.254.170.2%s", rel);
+        st = ecs(h, url, out, err);
+        snprintf(source, cap, "ECS container credentials");
+    } else {
+        st = ec2(h, out, err);
+        snprintf(source, cap, "EC2 instance metadata");
+        if (st != NB_OK) st = NB_DONE;   /* not on EC2: the chain simply ends */
+    }
+    nb_http_client_destroy(h);
+    return st;
+}
+
+nb_status nb_aws_creds_resolve(const char *access_key_id, const char *secret_access_key, const char *session_token,
+                               const char *profile, struct nb_aws_creds *out, char *source, size_t source_cap,
+                               struct nb_error *err)
+{
+    memset(out, 0, sizeof *out);
+    if (access_key_id && *access_key_id) {
+        if (!secret_access_key || !*secret_access_key)
+            return nb_error_set(err, NB_ERR_CONFIG, "access_key_id is set but secret_access_key is not");
+        snprintf(source, source_cap, "config");
+        return take(out, access_key_id, secret_access_key, session_token, err);
+    }
+    const char *ek = getenv("AWS_ACCESS_KEY_ID"), *es = getenv("AWS_SECRET_ACCESS_KEY");
+    if (ek && *ek && es && *es) {
+        snprintf(source, source_cap, "environment (AWS_ACCESS_KEY_ID)");
+        return take(out, ek, es, getenv("AWS_SESSION_TOKEN"), err);
+    }
+    if (!profile || !*profile) profile = getenv("AWS_PROFILE");
+    if (!profile || !*profile) profile = "default";
+    char path[1024];
+    const char *file = getenv("AWS_SHARED_CREDENTIALS_FILE");
+    if (file && *file) {
+        snprintf(path, sizeof path, "%s", file);
+    } else {
+        const char *home = getenv("HOME");
+        snprintf(path, sizeof path, "%s/.aws/credentials", home ? home : "");
+    }
+    bool found = false;
+    nb_status st = NB_OK;
+    if (from_file(path, profile, out, &found, err, &st)) {
+        snprintf(source, source_cap, "shared credentials file %s [%s]", path, profile);
+        return st;
+    }
+    st = remote(out, source, source_cap, err);
+    if (st != NB_DONE) return st;
+    return nb_error_set(err, NB_ERR_AUTH,
+                        "no AWS credentials found: tried the config (access_key_id), the environment "
+                        "(AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY), %s%s (profile '%s'), web identity, ECS and "
+                        "EC2 instance metadata; set one of them",
+                        path, found ? "" : " (missing)", profile);
+}
