@@ -65,7 +65,11 @@ static void test_jwt_rs256(void **state)
     PEM_write_bio_PrivateKey(bio, key, NULL, NULL, 0, NULL, NULL);
     char *pem = NULL;
     long len = BIO_get_mem_data(bio, &pem);
-    char *pemz = strndup(pem, (size_t)len);
+    /* BIO memory is not NUL-terminated: copy exactly len bytes (strndup may read past them). */
+    char *pemz = malloc((size_t)len + 1);
+    assert_non_null(pemz);
+    memcpy(pemz, pem, (size_t)len);
+    pemz[len] = '\0';
     struct nb_buf jwt;
     nb_buf_init(&jwt);
     assert_int_equal(nb_google_jwt(pemz, "kid1", "sa@p.iam.gserviceaccount.com", "scope1", "https://oauth2.example/token",
