@@ -45,6 +45,10 @@ struct nb_column {
     char *data;
     size_t data_len, data_cap;
     bool oom;                   /* sticky allocation failure, checked by nb_batch_check */
+    /* Set by a decoder that looked at every value: each non-null text value of this (numeric)
+     * column is a plain JSON number (-?(0|[1-9][0-9]*)(.[0-9]+)?), so writers may copy it as is.
+     * false = not known. */
+    bool plain_numbers;
 };
 
 struct nb_batch;
@@ -119,12 +123,34 @@ static inline void nb_column_append_null(struct nb_column *c)
     c->len++;
 }
 
+/* memcpy for the short values that are most of a text column: a libc call per value costs more
+ * than the copy, so up to 16 bytes take two overlapping fixed-size moves inside [p, p + n). */
+static inline void nb_copy_short(char *o, const char *p, size_t n)
+{
+    if (n > 16) { memcpy(o, p, n); return; }
+    if (n >= 8) {
+        uint64_t a, b;
+        memcpy(&a, p, 8);
+        memcpy(&b, p + n - 8, 8);
+        memcpy(o, &a, 8);
+        memcpy(o + n - 8, &b, 8);
+    } else if (n >= 4) {
+        uint32_t a, b;
+        memcpy(&a, p, 4);
+        memcpy(&b, p + n - 4, 4);
+        memcpy(o, &a, 4);
+        memcpy(o + n - 4, &b, 4);
+    } else {
+        for (size_t i = 0; i < n; i++) o[i] = p[i];
+    }
+}
+
 static inline void nb_column_append_text(struct nb_column *c, const char *p, size_t n)
 {
     if (c->len >= c->cap && !nb_column_grow(c, c->len + 1)) return;
     if (c->data_cap - c->data_len < n && !nb_column_grow_data(c, n)) return;
     if (n) {   /* data may still be NULL for an empty value: memcpy(NULL, .., 0) is undefined */
-        memcpy(c->data + c->data_len, p, n);
+        nb_copy_short(c->data + c->data_len, p, n);
         c->data_len += n;
     }
     nb_bit_set(c->validity, c->len);

@@ -105,6 +105,15 @@ static inline bool is_comment(const struct nb_csv_dialect *d, const char *p, siz
     return avail >= cl && memcmp(p, d->comment, cl) == 0;
 }
 
+/* Bit count without -mpopcnt: the builtin would call libgcc's table routine, once per record. */
+static inline uint64_t pop64(uint64_t x)
+{
+    x -= (x >> 1) & 0x5555555555555555ull;
+    x = (x & 0x3333333333333333ull) + ((x >> 2) & 0x3333333333333333ull);
+    x = (x + (x >> 4)) & 0x0f0f0f0f0f0f0f0full;
+    return (x * 0x0101010101010101ull) >> 56;
+}
+
 static uint64_t count_lf(const char *p, size_t n)
 {
     uint64_t lines = 0;
@@ -188,7 +197,7 @@ nb_status nb_csv_scan_records(const struct nb_csv_dialect *d, const char *buf, s
             records++;
             uint64_t upto = i == 63 ? ~0ull : ((1ull << (i + 1)) - 1);
             last_end = pos + i + 1;
-            lines_at_end = lines_before + (uint64_t)__builtin_popcountll(m.lf & upto);
+            lines_at_end = lines_before + pop64(m.lf & upto);
             if (records >= max_records) break;
             if (comments && last_end < n && (buf[last_end] == d->comment[0])) { restart = true; break; }
         }
@@ -198,7 +207,7 @@ nb_status nb_csv_scan_records(const struct nb_csv_dialect *d, const char *buf, s
             walker_reset(&w);
             continue;
         }
-        lines_before += (uint64_t)__builtin_popcountll(m.lf);
+        lines_before += pop64(m.lf);
         pos += avail;
     }
     if (records < max_records && eof && last_end < n) {
@@ -331,10 +340,35 @@ static bool append_unescaped(struct dec *x, struct nb_column *col, const char *p
     return true;
 }
 
+static inline bool two_digits_le(const char *s, unsigned max)
+{
+    unsigned a = (unsigned)(unsigned char)s[0] - '0', b = (unsigned)(unsigned char)s[1] - '0';
+    return a < 10 && b < 10 && a * 10 + b <= max;
+}
+
+/* "YYYY-MM-DD" with a month 01..12 and a day 01..28, which every month has: valid without the
+ * calendar. Days 29..31 take the exact path. */
+static inline bool date_fast(const char *s)
+{
+    return two_digits_le(s, 99) && two_digits_le(s + 2, 99) && s[4] == '-' && two_digits_le(s + 5, 12) &&
+           s[7] == '-' && two_digits_le(s + 8, 28) && !(s[5] == '0' && s[6] == '0') && !(s[8] == '0' && s[9] == '0');
+}
+
+/* "YYYY-MM-DD[Tt ]hh:mm:ss" with an optional Z: the common timestamp shape (no fraction, no offset). */
+static inline bool timestamp_fast(const char *s, size_t n)
+{
+    if (n != 19 && !(n == 20 && (s[19] == 'Z' || s[19] == 'z'))) return false;
+    return date_fast(s) && (s[10] == 'T' || s[10] == 't' || s[10] == ' ') && two_digits_le(s + 11, 23) &&
+           s[13] == ':' && two_digits_le(s + 14, 59) && s[16] == ':' && two_digits_le(s + 17, 59);
+}
+
 /* Fast answers for the common shapes, exactly as nb_value_fits would give them: a plain integer
  * of at most 18 digits without leading zeros fits int64 (and float64); a plain decimal with at
- * most 15 digits fits float64. Anything else asks nb_value_fits. */
-static inline bool fits_fast(struct nb_type t, const char *s, size_t n)
+ * most 15 digits fits float64; dates and timestamps of the usual shape (above). Anything else
+ * asks nb_value_fits. */
+enum fit { FIT_NO, FIT_YES, FIT_PLAIN_NUMBER };
+
+static inline enum fit fit_kind(struct nb_type t, const char *s, size_t n)
 {
     if (t.id == NB_TYPE_INT64 || t.id == NB_TYPE_FLOAT64) {
         size_t i = (n && s[0] == '-') ? 1 : 0, digits = 0, int_digits = 0;
@@ -348,20 +382,34 @@ static inline bool fits_fast(struct nb_type t, const char *s, size_t n)
             }
             if (i == n) {
                 if (t.id == NB_TYPE_INT64 && !point && digits <= 18 && !(n == 2 && s[0] == '-' && s[1] == '0'))
-                    return true;
-                if (t.id == NB_TYPE_FLOAT64 && digits <= 15 && int_digits >= 1) return true;
+                    return FIT_PLAIN_NUMBER;
+                if (t.id == NB_TYPE_FLOAT64 && digits <= 15 && int_digits >= 1) return FIT_PLAIN_NUMBER;
             }
         }
+    } else if (t.id == NB_TYPE_TIMESTAMP) {
+        if (timestamp_fast(s, n)) return FIT_YES;
+    } else if (t.id == NB_TYPE_DATE) {
+        if (n == 10 && date_fast(s)) return FIT_YES;
     } else if (t.id == NB_TYPE_BOOL) {
-        if (n == 4 && (s[0] | 0x20) == 't' && (s[1] | 0x20) == 'r' && (s[2] | 0x20) == 'u' && (s[3] | 0x20) == 'e') return true;
+        if (n == 4 && (s[0] | 0x20) == 't' && (s[1] | 0x20) == 'r' && (s[2] | 0x20) == 'u' && (s[3] | 0x20) == 'e') return FIT_YES;
         if (n == 5 && (s[0] | 0x20) == 'f' && (s[1] | 0x20) == 'a' && (s[2] | 0x20) == 'l' && (s[3] | 0x20) == 's' &&
             (s[4] | 0x20) == 'e')
-            return true;
+            return FIT_YES;
     }
-    return nb_value_fits(t, s, n);
+    return nb_value_fits(t, s, n) ? FIT_YES : FIT_NO;
 }
 
-bool nb_csv_value_fits(struct nb_type t, const char *s, size_t n) { return fits_fast(t, s, n); }
+/* Check the value just appended to col; a numeric column stays "plain" only while every value
+ * took the plain-number path. */
+static inline void check_fit(struct nb_column *col, const char *s, size_t n)
+{
+    enum fit f = fit_kind(col->type, s, n);
+    if (f == FIT_PLAIN_NUMBER) return;
+    col->plain_numbers = false;
+    if (f == FIT_NO) nb_column_mark_mismatch(col);
+}
+
+bool nb_csv_value_fits(struct nb_type t, const char *s, size_t n) { return fit_kind(t, s, n) != FIT_NO; }
 
 static inline void dec_field(struct dec *x, size_t start, size_t end)
 {
@@ -396,14 +444,14 @@ static inline void dec_field(struct dec *x, size_t start, size_t end)
         if (x->check[ci]) {
             size_t len;
             const char *t = nb_column_text(col, col->len - 1, &len);
-            if (!fits_fast(col->type, t, len)) nb_column_mark_mismatch(col);
+            check_fit(col, t, len);
         }
         x->last_empty = false;
         return;
     }
     if (d->n_null_values && null_match(d, p, n)) { nb_column_append_null(col); return; }
     nb_column_append_text(col, p, n);
-    if (x->check[ci] && !fits_fast(col->type, p, n)) nb_column_mark_mismatch(col);
+    if (x->check[ci]) check_fit(col, p, n);
 }
 
 
@@ -517,6 +565,8 @@ nb_status nb_csv_decode(const struct nb_csv_dialect *d, const struct nb_csv_chun
     for (size_t i = 0; i < x.ncols; i++) {
         enum nb_type_id t = b->cols[i].type.id;
         x.check[i] = t != NB_TYPE_STRING && t != NB_TYPE_NULL && t != NB_TYPE_BINARY && t != NB_TYPE_JSON;
+        /* Only a batch decoded here from its first row can vouch for all of its values. */
+        b->cols[i].plain_numbers = b->n_rows == 0 && (t == NB_TYPE_INT64 || t == NB_TYPE_FLOAT64);
     }
     nb_status st = NB_OK;
     if (c->expected_rows && (st = nb_batch_reserve(b, b->n_rows + c->expected_rows, err)) != NB_OK) goto out;
@@ -641,7 +691,7 @@ nb_status nb_csv_header(const struct nb_csv_dialect *d, const char *buf, size_t 
             size_t avail = pos + sc.consumed - p < 64 ? pos + sc.consumed - p : 64;
             struct nb_csv_masks m;
             uint64_t inq = walker_block(&w, buf + p, avail, &m);
-            nf += (size_t)__builtin_popcountll(m.delim & ~inq);
+            nf += (size_t)pop64(m.delim & ~inq);
         }
     }
     if (sc.consumed == 0) nf = 0;

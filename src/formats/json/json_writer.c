@@ -84,6 +84,48 @@ static inline void copy_small(char *o, const char *s, size_t n)
     }
 }
 
+#if defined(__SSE2__)
+#include <emmintrin.h>
+
+/* Bit i set where byte i of v needs escaping: < 0x20 (unsigned), '"' or '\\'. SSE2 is part of
+ * x86-64, so this needs no runtime dispatch. */
+static inline unsigned escape_mask16(__m128i v)
+{
+    __m128i ctl = _mm_cmplt_epi8(_mm_xor_si128(v, _mm_set1_epi8((char)0x80)), _mm_set1_epi8((char)(0x20 ^ 0x80)));
+    __m128i q = _mm_cmpeq_epi8(v, _mm_set1_epi8('"'));
+    __m128i bs = _mm_cmpeq_epi8(v, _mm_set1_epi8('\\'));
+    return (unsigned)_mm_movemask_epi8(_mm_or_si128(ctl, _mm_or_si128(q, bs)));
+}
+
+/* Index of the first byte at or after i that needs escaping, or n. Never reads outside [s, s + n). */
+static inline size_t next_escape(const char *s, size_t i, size_t n)
+{
+    for (; i + 16 <= n; i += 16) {
+        unsigned m = escape_mask16(_mm_loadu_si128((const __m128i *)(const void *)(s + i)));
+        if (m) return i + (size_t)__builtin_ctz(m);
+    }
+    size_t left = n - i;
+    if (left == 0) return n;
+    unsigned m;
+    if (n >= 16) {   /* the last 16 bytes, overlapping what was checked: drop the overlap */
+        m = escape_mask16(_mm_loadu_si128((const __m128i *)(const void *)(s + n - 16))) >> (16 - left);
+    } else {
+        char tmp[16];
+        _mm_storeu_si128((__m128i *)(void *)tmp, _mm_set1_epi8(' '));
+        if (left >= 8) {   /* 8..15 bytes: two overlapping words */
+            uint64_t a, b;
+            memcpy(&a, s + i, 8);
+            memcpy(&b, s + n - 8, 8);
+            memcpy(tmp, &a, 8);
+            memcpy(tmp + left - 8, &b, 8);
+        } else {
+            for (size_t k = 0; k < left; k++) tmp[k] = s[i + k];
+        }
+        m = escape_mask16(_mm_loadu_si128((const __m128i *)(const void *)tmp)) & ((1u << left) - 1);
+    }
+    return m ? i + (size_t)__builtin_ctz(m) : n;
+}
+#else
 /* Eight bytes at a time: does the word hold a byte < 0x20, '"' or '\\'? */
 static inline bool word_needs_escape(uint64_t x)
 {
@@ -93,6 +135,20 @@ static inline bool word_needs_escape(uint64_t x)
     return ((lt | ((q - ones) & ~q) | ((bs - ones) & ~bs)) & high) != 0;
 }
 
+static inline size_t next_escape(const char *s, size_t i, size_t n)
+{
+    for (;;) {
+        uint64_t w;
+        if (i + 8 > n) break;
+        memcpy(&w, s + i, 8);
+        if (word_needs_escape(w)) break;
+        i += 8;
+    }
+    while (i < n && !escape_table[(unsigned char)s[i]]) i++;
+    return i;
+}
+#endif
+
 /* Append s as a JSON string literal. The caller reserved 6 * n + 2 bytes at o. */
 static char *put_string(char *o, const char *s, size_t n)
 {
@@ -100,15 +156,7 @@ static char *put_string(char *o, const char *s, size_t n)
     *o++ = '"';
     size_t i = 0;
     while (i < n) {
-        size_t run = i;
-        for (;;) {
-            uint64_t w;
-            if (run + 8 > n) break;
-            memcpy(&w, s + run, 8);
-            if (word_needs_escape(w)) break;
-            run += 8;
-        }
-        while (run < n && !escape_table[(unsigned char)s[run]]) run++;
+        size_t run = next_escape(s, i, n);
         if (run > i) {
             copy_small(o, s + i, run - i);
             o += run - i;
@@ -203,6 +251,10 @@ static char *put_text_value(char *o, const struct nb_column *c, const char *s, s
     case NB_TYPE_INT32:
     case NB_TYPE_INT64:
     case NB_TYPE_FLOAT64:
+        if (c->plain_numbers) {   /* the decoder checked every value's shape already */
+            copy_small(o, s, n);
+            return o + n;
+        }
         if (n > 1 && s[0] == '+') { s++; n--; }
         if (is_json_number(s, n)) {
             copy_small(o, s, n);

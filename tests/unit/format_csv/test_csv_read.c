@@ -364,6 +364,37 @@ static void test_chunking_invariance(void **state)
     nb_buf_cleanup(&text);
 }
 
+/* A numeric column is "plain" (its text may be copied into JSON as is) only when every value took
+ * the plain-number path: '+4', '1e5' or a value kept as a mismatch make it not plain. */
+static void test_plain_numbers(void **state)
+{
+    (void)state;
+    struct nb_schema *s = nb_schema_create();
+    const char *names[] = {"i", "f", "plus", "exp", "bad", "txt"};
+    enum nb_type_id ids[] = {NB_TYPE_INT64, NB_TYPE_FLOAT64, NB_TYPE_INT64, NB_TYPE_FLOAT64, NB_TYPE_INT64, NB_TYPE_STRING};
+    for (size_t i = 0; i < 6; i++) nb_schema_add(s, names[i], nb_type_make(ids[i]), true);
+    const char *text = "1,2.5,3,1.5,7,x\n-7,-0.25,+4,1e5,N/A,y\n0,\"-0\",,2,8,z\n";
+    struct nb_batch *b = nb_batch_create(s, 0);
+    struct nb_csv_chunk ch = {text, strlen(text), "p.csv", "p", 1, 0, 3};
+    struct nb_error err = {0};
+    assert_int_equal(nb_csv_decode(&D, &ch, b, NULL, &err), NB_OK);
+    assert_int_equal(b->n_rows, 3);
+    assert_true(b->cols[0].plain_numbers);
+    assert_true(b->cols[1].plain_numbers);
+    assert_false(b->cols[2].plain_numbers);
+    assert_false(b->cols[3].plain_numbers);
+    assert_false(b->cols[4].plain_numbers);
+    assert_false(b->cols[5].plain_numbers);
+    /* Appending to a batch that already has rows vouches for nothing. */
+    ch.data = "5,1.0,6,2.0,9,w\n";
+    ch.len = strlen(ch.data);
+    assert_int_equal(nb_csv_decode(&D, &ch, b, NULL, &err), NB_OK);
+    assert_int_equal(b->n_rows, 4);
+    assert_false(b->cols[0].plain_numbers);
+    nb_batch_destroy(b);
+    nb_schema_release(s);
+}
+
 /* Rows carry their line and offset when some value does not fit its type (for typed writers'
  * messages); otherwise no locations are kept. */
 static void test_locations_on_mismatch(void **state)
@@ -425,6 +456,38 @@ static void test_fast_fits_agree(void **state)
     }
 }
 
+/* The same for the date and timestamp fast paths: day 28 against 29..31, month and clock ranges,
+ * separators, the Z suffix and lengths around the fast shapes. */
+static void test_fast_fits_dates_agree(void **state)
+{
+    (void)state;
+    srand(5);
+    const char *templates[] = {"2024-02-28T23:59:59Z", "2023-02-29 00:00:00", "2024-02-29t12:30:45z", "1999-12-31T10:00:00",
+                               "2024-13-01T00:00:00Z", "2024-00-10T00:00:00Z", "2024-01-00T00:00:00Z", "2024-04-31T00:00:00Z",
+                               "2024-01-01T24:00:00Z", "2024-01-01T23:60:00Z", "2024-01-01T23:59:60Z", "2024-01-01",
+                               "2024-02-30", "0000-01-01", "2024-01-01T00:00:00.5Z", "2024-01-01T00:00:00+01:00"};
+    const char chars[] = "0123456789-:TtZz .+";
+    enum nb_type_id ids[] = {NB_TYPE_DATE, NB_TYPE_TIMESTAMP};
+    char buf[40];
+    size_t nt = sizeof templates / sizeof *templates;
+    for (int round = 0; round < 300000; round++) {
+        const char *tpl = templates[(size_t)round % nt];
+        size_t n = strlen(tpl);
+        memcpy(buf, tpl, n);
+        if (round >= (int)nt) {
+            int edits = rand() % 3;
+            for (int e = 0; e < edits; e++) buf[rand() % (int)n] = chars[rand() % (int)(sizeof chars - 1)];
+            if (rand() % 8 == 0 && n > 1) n--;   /* one byte short */
+        }
+        for (size_t k = 0; k < 2; k++) {
+            struct nb_type t = nb_type_make(ids[k]);
+            if (nb_csv_value_fits(t, buf, n) != nb_value_fits(t, buf, n))
+                fail_msg("'%.*s' as %s: fast %d, value.c %d", (int)n, buf, nb_type_name(ids[k]),
+                         nb_csv_value_fits(t, buf, n), nb_value_fits(t, buf, n));
+        }
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -446,6 +509,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_scan_limits_and_lines, setup, teardown),
         cmocka_unit_test_setup_teardown(test_chunking_invariance, setup, teardown),
         cmocka_unit_test(test_fast_fits_agree),
+        cmocka_unit_test(test_fast_fits_dates_agree),
+        cmocka_unit_test(test_plain_numbers),
         cmocka_unit_test_setup_teardown(test_locations_on_mismatch, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
