@@ -3,7 +3,8 @@
 # For each case: rows/s, MB/s of input, wall seconds, peak RSS and bytes of memory per record, the
 # median of several runs after a warm-up, whole-process (GNU time). DuckDB's own COPY time (without
 # node start-up) is what the ratio uses, which is the stricter comparison for Nebula.
-# Environment: BENCH_SIZES="1000 10000 100000 1000000 10000000", BENCH_RUNS=3, BENCH_QUICK=1 (1K..1M).
+# Environment: BENCH_SIZES="1000 10000 100000 1000000 10000000", BENCH_RUNS=3, BENCH_QUICK=1 (1K..1M),
+# BENCH_ROWS (rows of the single-size cases, 1000000), BENCH_SERVICES=0 (skip databases and S3).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$PWD
@@ -14,6 +15,7 @@ OUT=$ROOT/bench/out
 RUNS=${BENCH_RUNS:-3}
 SIZES=${BENCH_SIZES:-"1000 10000 100000 1000000 10000000"}
 [ "${BENCH_QUICK:-0}" = 1 ] && SIZES="1000 10000 100000 1000000"
+ONE_M=${BENCH_ROWS:-1000000}     # the size of the single-size cases (shapes, formats, workers)
 mkdir -p "$DATA" "$OUT" "$ROOT/bench/results"
 
 # Reference tools: install what is missing and say so.
@@ -84,6 +86,12 @@ run_case() {   # run_case name shape rows informat nebula-dest-type nebula-args 
     read -r dw dr di < <(measure node "$ROOT/bench/duckdb_copy.mjs" "$input" "$OUT/duck.$ext" "$dkind")
     row "$name" "$rows" "duckdb (COPY $di s)" "$dw" "$dr" "$bytes" "$(awk -v a="$di" -v b="$nw" 'BEGIN { printf "%.2f", a / b }')"
   fi
+  if [ "$dtype" = parquet ] && [ -s "$OUT/duck.$ext" ]; then
+    local ns ds
+    ns=$(stat -c %s "$OUT/nebula.out"); ds=$(stat -c %s "$OUT/duck.$ext")
+    printf '| %s: file size | %s | nebula %s B, duckdb %s B | | | | | | %s |\n' "$name" "$rows" "$ns" "$ds" \
+      "$(awk -v a="$ns" -v b="$ds" 'BEGIN { printf "%.3f", a / b }')" | tee -a "$results"
+  fi
   if [ "$HAVE_MLR" = 1 ] && [ -n "$margs" ] && [ "$rows" -le 1000000 ]; then
     # shellcheck disable=SC2086
     read -r mw mr _ < <(measure bash -c "mlr $margs '$input' > '$OUT/mlr.out'")
@@ -94,23 +102,32 @@ run_case() {   # run_case name shape rows informat nebula-dest-type nebula-args 
 for n in $SIZES; do
   run_case "csv -> ndjson" users "$n" csv json "--format lines" json "--icsv --ojsonl cat"
 done
-run_case "csv -> json array" users 1000000 csv json "--format array" json_array "--icsv --ojson cat"
-run_case "ndjson -> csv" users 1000000 ndjson csv "" csv "--ijsonl --ocsv cat"
+run_case "csv -> json array" users "$ONE_M" csv json "--format array" json_array "--icsv --ojson cat"
+run_case "ndjson -> csv" users "$ONE_M" ndjson csv "" csv "--ijsonl --ocsv cat"
 for shape in narrow wide nasty; do
-  run_case "csv -> ndjson ($shape)" "$shape" 1000000 csv json "--format lines" json "--icsv --ojsonl cat"
+  run_case "csv -> ndjson ($shape)" "$shape" "$ONE_M" csv json "--format lines" json "--icsv --ojsonl cat"
 done
 if [ "$HAVE_PARQUET" = 1 ]; then
-  for n in 1000000 $( [ "${BENCH_QUICK:-0}" = 1 ] || echo 10000000 ); do
+  for n in "$ONE_M" $( [ "${BENCH_QUICK:-0}" = 1 ] || [ "$ONE_M" != 1000000 ] || echo 10000000 ); do
     run_case "csv -> parquet snappy" users "$n" csv parquet "--dest-opt compression=snappy" parquet_snappy ""
     run_case "csv -> parquet zstd" users "$n" csv parquet "--dest-opt compression=zstd" parquet_zstd ""
   done
 fi
+# Avro: DuckDB cannot write Avro offline (its avro extension is not bundled), so Nebula and the floor.
+if "$NEBULA" list | grep -q '^avro '; then
+  run_case "csv -> avro snappy" users "$ONE_M" csv avro "--dest-opt codec=snappy" "" ""
+  run_case "csv -> avro deflate" users "$ONE_M" csv avro "--dest-opt codec=deflate" "" ""
+fi
 # Scaling: the second core.
-input=$(gen users 1000000 csv)
+input=$(gen users "$ONE_M" csv)
 for w in 1 2; do
   read -r ww wr _ < <(measure "$NEBULA" pipeline csv json --source-path "$input" --dest-path "$OUT/w.out" --format lines \
       --progress never --log-level warn --workers "$w")
-  row "csv -> ndjson --workers $w" 1000000 nebula "$ww" "$wr" "$(stat -c %s "$input")" "-"
+  row "csv -> ndjson --workers $w" "$ONE_M" nebula "$ww" "$wr" "$(stat -c %s "$input")" "-"
 done
+# Databases and object stores (PostgreSQL, MariaDB, S3) beside psql, pg_dump, mariadb and curl.
+if [ "${BENCH_SERVICES:-1}" = 1 ] && [ -x "$ROOT/bench/services.sh" ]; then
+  BENCH_RESULTS=$results NEBULA=$NEBULA bash "$ROOT/bench/services.sh" || echo "bench: services section failed" >&2
+fi
 echo
 echo "results written to bench/results/latest.md"
