@@ -7,7 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "connectors/common/file_source.h"
+#include "connectors/common/object_source.h"
 #include "connectors/connector.h"
 #include "core/arena.h"
 #include "core/json.h"
@@ -42,17 +42,13 @@ struct gobj {
 };
 
 struct gcs_source {
+    struct nb_object_source obj;   /* first: the csv source over our files (object_source.h) */
     struct nb_http_client *http;
     struct nb_google_auth *auth;
     char *endpoint, *bucket;
     bool newest_first;
     struct gobj *objs;
     size_t n_objs;
-    struct nb_file_access fa;
-    struct nb_context ictx;
-    struct nb_cfg *csv_cfg;
-    const struct nb_source_ops *csv;
-    void *inner;
 };
 
 static nb_status add_auth(void *ctx, const struct nb_http_request *req, struct nb_buf *headers, struct nb_error *err)
@@ -279,8 +275,7 @@ static nb_status open_object(void *ctx, const char *name, enum nb_codec codec, b
 
 static void gsrc_free(struct gcs_source *s)
 {
-    if (s->inner) s->csv->close(s->inner);
-    nb_cfg_destroy(s->csv_cfg);
+    nb_object_source_close(&s->obj);
     for (size_t i = 0; i < s->n_objs; i++) free(s->objs[i].name);
     free(s->objs);
     nb_google_auth_destroy(s->auth);
@@ -296,7 +291,6 @@ static nb_status gsrc_open(void **self, const struct nb_context *ctx, struct nb_
     const struct nb_cfg *cfg = ctx->config;
     struct gcs_source *s = calloc(1, sizeof *s);
     if (!s) return nb_error_set(err, NB_ERR_NOMEM, "out of memory");
-    s->csv = nb_connector_csv.source;
     s->newest_first = strcmp(nb_cfg_string(cfg, "order", "lexical"), "newest") == 0;
     s->bucket = strdup(nb_cfg_string(cfg, "bucket", ""));
     s->endpoint = strdup(nb_cfg_string(cfg, "endpoint", "https://storage.googleapis.com"));
@@ -318,30 +312,8 @@ static nb_status gsrc_open(void **self, const struct nb_context *ctx, struct nb_
     if (st == NB_OK)
         st = nb_google_auth_create(nb_cfg_string(cfg, "credentials_file", NULL),
                                    "https://www.googleapis.com/auth/devstorage.read_only", s->http, &s->auth, err);
-    struct nb_cfg *m = st == NB_OK ? nb_cfg_new_map() : NULL;
-    bool ok = m != NULL;
-    const struct nb_cfg *cm = nb_cfg_child(cfg, "csv");
-    for (size_t i = 0; ok && cm && cm->kind == NB_CFG_MAP && i < cm->n_children; i++) {
-        const struct nb_cfg *k = cm->children[i];
-        if (k->kind == NB_CFG_SCALAR && k->key && k->value) ok = nb_cfg_set(m, k->key, k->value) != NULL;
-    }
-    static const char *pass[] = {"path", "stream", "compression"};
-    for (size_t i = 0; ok && i < sizeof pass / sizeof *pass; i++) {
-        const char *v = nb_cfg_string(cfg, pass[i], NULL);
-        if (v) ok = nb_cfg_set(m, pass[i], v) != NULL;
-    }
-    if (ok && nb_cfg_bool(cfg, "stream_per_file", false)) ok = nb_cfg_set(m, "stream_per_file", "true") != NULL;
-    if (st == NB_OK && !ok) st = nb_error_set(err, NB_ERR_NOMEM, "out of memory");
-    s->csv_cfg = m;
-    if (st == NB_OK) st = nb_cfg_validate(m, s->csv->spec, "source.csv", err);
-    if (st == NB_OK) {
-        s->fa = (struct nb_file_access){s, list_objects, open_object};
-        s->ictx = *ctx;
-        s->ictx.config = m;
-        s->ictx.files = &s->fa;
-        st = s->csv->open(&s->inner, &s->ictx, err);
-        if (st != NB_OK) s->inner = NULL;
-    }
+    struct nb_file_access fa = {s, list_objects, open_object};
+    if (st == NB_OK) st = nb_object_source_open(&s->obj, nb_connector_csv.source, ctx, &fa, err);
     if (st != NB_OK) {
         gsrc_free(s);
         return st;
@@ -350,32 +322,13 @@ static nb_status gsrc_open(void **self, const struct nb_context *ctx, struct nb_
     return NB_OK;
 }
 
-static nb_status gsrc_check(void *self, struct nb_error *err)
-{
-    struct gcs_source *s = self;
-    return s->csv->check ? s->csv->check(s->inner, err) : NB_OK;
-}
-static nb_status gsrc_discover(void *self, struct nb_buf *json, struct nb_error *err)
-{
-    struct gcs_source *s = self;
-    return s->csv->discover(s->inner, json, err);
-}
-static nb_status gsrc_read(void *self, struct nb_batch **out, struct nb_error *err)
-{
-    struct gcs_source *s = self;
-    return s->csv->read(s->inner, out, err);
-}
-static bool gsrc_progress(void *self, uint64_t *done, uint64_t *total)
-{
-    struct gcs_source *s = self;
-    return s->csv->progress ? s->csv->progress(s->inner, done, total) : false;
-}
 static void gsrc_close(void *self)
 {
     if (self) gsrc_free(self);
 }
 
 const struct nb_source_ops nb_gcs_source_ops = {
-    .spec = gcs_source_spec, .open = gsrc_open, .check = gsrc_check, .discover = gsrc_discover,
-    .read = gsrc_read, .progress = gsrc_progress, .close = gsrc_close,
+    .spec = gcs_source_spec, .open = gsrc_open, .check = nb_object_source_check,
+    .discover = nb_object_source_discover, .read = nb_object_source_read, .progress = nb_object_source_progress,
+    .close = gsrc_close,
 };

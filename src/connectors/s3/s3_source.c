@@ -8,7 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "connectors/common/file_source.h"
+#include "connectors/common/object_source.h"
 #include "connectors/s3/s3.h"
 #include "core/log.h"
 
@@ -35,12 +35,8 @@ struct obj {
 };
 
 struct s3_source {
+    struct nb_object_source obj;   /* first: the csv source over our files (object_source.h) */
     struct nb_s3_conn conn;
-    struct nb_file_access fa;
-    struct nb_context ictx;        /* for the csv source: our files, its config */
-    struct nb_cfg *csv_cfg;
-    void *inner;                   /* the csv source */
-    const struct nb_source_ops *csv;
     bool newest_first;
     struct obj *objs;              /* listed objects, for ETags at open */
     size_t n_objs;
@@ -268,8 +264,7 @@ static nb_status open_object(void *ctx, const char *name, enum nb_codec codec, b
 
 static void s3_source_free(struct s3_source *s)
 {
-    if (s->inner) s->csv->close(s->inner);
-    nb_cfg_destroy(s->csv_cfg);
+    nb_object_source_close(&s->obj);
     for (size_t i = 0; i < s->n_objs; i++) free(s->objs[i].key);
     free(s->objs);
     nb_s3_teardown(&s->conn);
@@ -282,33 +277,11 @@ static nb_status s3_source_open(void **self, const struct nb_context *ctx, struc
     const struct nb_cfg *cfg = ctx->config;
     struct s3_source *s = calloc(1, sizeof *s);
     if (!s) return nb_error_set(err, NB_ERR_NOMEM, "out of memory");
-    s->csv = nb_connector_csv.source;
     s->newest_first = strcmp(nb_cfg_string(cfg, "order", "lexical"), "newest") == 0;
     nb_status st = nb_s3_setup(ctx, &s->conn, err);
     if (st != NB_OK) { free(s); return st; }
-    /* The csv source's config: our csv: map, plus path/stream/compression. */
-    struct nb_cfg *m = nb_cfg_new_map();
-    bool ok = m != NULL;
-    const struct nb_cfg *cm = nb_cfg_child(cfg, "csv");
-    for (size_t i = 0; ok && cm && cm->kind == NB_CFG_MAP && i < cm->n_children; i++) {
-        const struct nb_cfg *k = cm->children[i];
-        if (k->kind == NB_CFG_SCALAR && k->key && k->value) ok = nb_cfg_set(m, k->key, k->value) != NULL;
-    }
-    static const char *pass[] = {"path", "stream", "compression"};
-    for (size_t i = 0; ok && i < sizeof pass / sizeof *pass; i++) {
-        const char *v = nb_cfg_string(cfg, pass[i], NULL);
-        if (v) ok = nb_cfg_set(m, pass[i], v) != NULL;
-    }
-    if (ok && nb_cfg_bool(cfg, "stream_per_file", false)) ok = nb_cfg_set(m, "stream_per_file", "true") != NULL;
-    if (!ok) { nb_cfg_destroy(m); s3_source_free(s); return nb_error_set(err, NB_ERR_NOMEM, "out of memory"); }
-    s->csv_cfg = m;
-    if ((st = nb_cfg_validate(m, s->csv->spec, "source.csv", err)) != NB_OK) { s3_source_free(s); return st; }
-    s->fa = (struct nb_file_access){s, list_objects, open_object};
-    s->ictx = *ctx;
-    s->ictx.config = m;
-    s->ictx.files = &s->fa;
-    if ((st = s->csv->open(&s->inner, &s->ictx, err)) != NB_OK) {
-        s->inner = NULL;
+    struct nb_file_access fa = {s, list_objects, open_object};
+    if ((st = nb_object_source_open(&s->obj, nb_connector_csv.source, ctx, &fa, err)) != NB_OK) {
         s3_source_free(s);
         return st;
     }
@@ -316,32 +289,13 @@ static nb_status s3_source_open(void **self, const struct nb_context *ctx, struc
     return NB_OK;
 }
 
-static nb_status s3_source_check(void *self, struct nb_error *err)
-{
-    struct s3_source *s = self;
-    return s->csv->check ? s->csv->check(s->inner, err) : NB_OK;
-}
-static nb_status s3_source_discover(void *self, struct nb_buf *json, struct nb_error *err)
-{
-    struct s3_source *s = self;
-    return s->csv->discover(s->inner, json, err);
-}
-static nb_status s3_source_read(void *self, struct nb_batch **out, struct nb_error *err)
-{
-    struct s3_source *s = self;
-    return s->csv->read(s->inner, out, err);
-}
-static bool s3_source_progress(void *self, uint64_t *done, uint64_t *total)
-{
-    struct s3_source *s = self;
-    return s->csv->progress ? s->csv->progress(s->inner, done, total) : false;
-}
 static void s3_source_close(void *self)
 {
     if (self) s3_source_free(self);
 }
 
 const struct nb_source_ops nb_s3_source_ops = {
-    .spec = s3_source_spec, .open = s3_source_open, .check = s3_source_check, .discover = s3_source_discover,
-    .read = s3_source_read, .progress = s3_source_progress, .close = s3_source_close,
+    .spec = s3_source_spec, .open = s3_source_open, .check = nb_object_source_check,
+    .discover = nb_object_source_discover, .read = nb_object_source_read, .progress = nb_object_source_progress,
+    .close = s3_source_close,
 };
