@@ -329,7 +329,7 @@ s3_section() {
   # Four times the table: a Parquet file of several 16 MiB parts, so max_concurrency has parts to overlap.
   local s3rows=${BENCH_S3_ROWS:-$((ROWS * 4))}
   say "S3: bench/s3_upload.sh with $s3rows rows"
-  if ! BENCH_S3_ROWS=$s3rows BENCH_RUNS=$RUNS bash "$ROOT/bench/s3_upload.sh" > "$W/s3.out" 2> "$W/s3.err"; then
+  if ! BENCH_S3_NO_APPEND=1 BENCH_S3_ROWS=$s3rows BENCH_RUNS=$RUNS bash "$ROOT/bench/s3_upload.sh" > "$W/s3.out" 2> "$W/s3.err"; then
     NOTES+=("S3 section failed: $(tail -1 "$W/s3.err")"); say "${NOTES[-1]}"; return 0
   fi
   grep -q '^| s3 upload' "$W/s3.out" || { NOTES+=("S3 section skipped: $(head -1 "$W/s3.out")"); say "${NOTES[-1]}"; return 0; }
