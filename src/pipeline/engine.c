@@ -585,6 +585,8 @@ nb_status nb_pipeline_run(const struct nb_run_request *req, struct nb_run_stats 
     NB_INFO("engine", "%s: %s -> %s, %u workers, batch size %zu, memory limit %llu MiB, flush every %llu ms",
             e->opt->pipeline_name, e->src_conn->name, e->dst_conn->name, e->opt->workers, e->opt->batch_size,
             (unsigned long long)(e->opt->memory_limit >> 20), (unsigned long long)e->opt->flush_interval_ms);
+    if (e->opt->storage == NB_STORAGE_ROW)
+        NB_WARN("engine", "storage.mode row is not implemented yet: batches stay columnar (flush_interval bounds latency)");
     /* The window: enough batches for every worker to have one in hand and one queued. */
     e->cap = 2 * (size_t)e->opt->workers + 2;
     e->slots = calloc(e->cap, sizeof *e->slots);
