@@ -8,6 +8,7 @@
 #include <stdint.h>
 
 #include "core/error.h"
+#include "io/crc32c.h"
 #include "io/stream.h"
 
 /* Where an encoder puts its output (the compress ostream passes it to the inner stream). */
@@ -65,9 +66,6 @@ void nb_compress_ostream_attach(struct nb_ostream *s, struct nb_ostream *inner);
 /* Size of the chunks encoders hand to their sink. */
 #define NB_ZCHUNK (128u * 1024u)
 
-/* CRC-32C (Castagnoli), as the snappy framing format uses it. crc starts at 0. */
-uint32_t nb_crc32c(uint32_t crc, const void *p, size_t n);
-uint32_t nb_crc32c_portable(uint32_t crc, const void *p, size_t n);   /* table only (tests compare) */
 
 /* fsync the directory holding path (so a rename or a new file in it is durable). */
 nb_status nb_fsync_dir_of(const char *path, struct nb_error *err);

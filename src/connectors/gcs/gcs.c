@@ -5,16 +5,17 @@
  * verify. After a dropped connection or a 5xx the session is asked what it has (Content-Range:
  * bytes * / *, answered by 308 + Range) and the upload resumes from there. OAuth2 tokens come from
  * net/google_auth. Uploads are sequential per object (the API has one offset per session). */
-#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
 #include "connectors/common/object_dest.h"
+#include "connectors/gcs/gcs_http.h"
 #include "core/arena.h"
 #include "core/json.h"
 #include "core/log.h"
+#include "io/crc32c.h"
 #include "net/google_auth.h"
 #include "net/http.h"
 
@@ -46,35 +47,8 @@ struct gcs_dest {
     struct nb_object_dest *od;
 };
 
-/* ---- CRC32C (Castagnoli, reflected 0x82F63B78) ------------------------------------------------ */
-static uint32_t crc_table[256];
-static void crc_init(void)
-{
-    for (uint32_t i = 0; i < 256; i++) {
-        uint32_t c = i;
-        for (int k = 0; k < 8; k++) c = c & 1 ? (c >> 1) ^ 0x82F63B78u : c >> 1;
-        crc_table[i] = c;
-    }
-}
-static uint32_t crc32c(uint32_t crc, const void *p, size_t n)
-{
-    const unsigned char *s = p;
-    crc = ~crc;
-    while (n--) crc = crc_table[(crc ^ *s++) & 0xff] ^ (crc >> 8);
-    return ~crc;
-}
-
 /* ---- requests --------------------------------------------------------------------------------- */
 
-
-static nb_status add_auth(void *ctx, const struct nb_http_request *req, struct nb_buf *headers, struct nb_error *err)
-{
-    (void)req;
-    struct gcs_dest *d = ctx;
-    nb_status st = nb_google_auth_header(d->auth, headers, err);
-    if (st == NB_OK) nb_buf_putc(headers, '\n');
-    return st;
-}
 
 /* A 401 means the cached token was revoked or expired early: fetch a new one and try once more. */
 static nb_status gcs_send(struct gcs_dest *d, const struct nb_http_request *req, struct nb_http_response *r,
@@ -92,29 +66,10 @@ static nb_status gcs_send(struct gcs_dest *d, const struct nb_http_request *req,
 static nb_status gcs_error(const char *what, const char *bucket, const char *key, const struct nb_http_response *r,
                            struct nb_error *err)
 {
-    struct nb_arena ar;
-    nb_arena_init(&ar, 4096);
-    struct nb_json *j = NULL;
-    const char *msg = NULL;
-    if (r->body.data && nb_json_parse(r->body.data, r->body.len, &ar, &j, NULL) == NB_OK) {
-        const struct nb_json *e = nb_json_get(j, "error");
-        msg = e ? nb_json_get_string(e, "message") : NULL;
-    }
-    nb_status st = r->status == 401 || r->status == 403 ? NB_ERR_AUTH
-                   : r->status == 404                    ? NB_ERR_NOT_FOUND
-                   : r->status == 412                    ? NB_ERR_INVALID
-                   : r->status >= 500 || r->status == 429 ? NB_ERR_NET
-                                                          : NB_ERR_PROTOCOL;
-    const char *hint = r->status == 412 ? "; the object already exists and is not overwritten (ifGenerationMatch=0): "
-                                          "remove it or set overwrite: true"
-                       : r->status == 401 || r->status == 403
-                           ? "; check credentials_file and that the account may write this bucket (roles/storage.objectCreator)"
-                           : "";
-    nb_error_set(err, st, "gcs %s gs://%s/%s: HTTP %ld%s%s%s", what, bucket, key, r->status, msg ? ": " : "",
-                 msg ? msg : "", hint);
-    if (err && (r->status >= 500 || r->status == 429)) err->retryable = true;
-    nb_arena_cleanup(&ar);
-    return st;
+    return nb_gcs_error(what, bucket, key, r,
+                        "; check credentials_file and that the account may write this bucket (roles/storage.objectCreator)",
+                        "; the object already exists and is not overwritten (ifGenerationMatch=0): remove it or set "
+                        "overwrite: true", err);
 }
 
 /* ---- the upload stream -------------------------------------------------------------------------- */
@@ -143,7 +98,7 @@ static nb_status open_session(struct gcs_ostream *s, struct nb_error *err)
     const char *hdrs[2] = {"Content-Type: application/json; charset=UTF-8", "X-Upload-Content-Type: application/octet-stream"};
     char what[600];
     snprintf(what, sizeof what, "gcs POST (start upload) gs://%s/%s", d->bucket, s->key);
-    struct nb_http_request req = {"POST", url.data, hdrs, 2, "{}", 2, true, add_auth, d, what, NULL};
+    struct nb_http_request req = {"POST", url.data, hdrs, 2, "{}", 2, true, nb_gcs_add_auth, d->auth, what, NULL};
     struct nb_http_response r;
     nb_http_response_init(&r);
     nb_status st = nb_buf_status(&url, err);
@@ -205,7 +160,7 @@ static nb_status put_chunk(struct gcs_ostream *s, size_t len, bool final, bool *
             const char *hdrs[2] = {cr, hash};
             /* Not idempotent for the HTTP layer: after a failure we ask the session instead. */
             struct nb_http_request req = {"PUT", s->session, hdrs, final ? 2 : 1, query ? NULL : s->cur.data + off,
-                                          query ? 0 : n, false, add_auth, d, what, NULL};
+                                          query ? 0 : n, false, nb_gcs_add_auth, d->auth, what, NULL};
             st = gcs_send(d, &req, &r, err);
             if (st == NB_OK && r.status == 308) {
                 uint64_t p = persisted(&r);
@@ -249,7 +204,7 @@ static nb_status put_chunk(struct gcs_ostream *s, size_t len, bool final, bool *
         char cr[128];
         snprintf(cr, sizeof cr, final ? "Content-Range: bytes */%llu" : "Content-Range: bytes */*", (unsigned long long)total);
         const char *qh[1] = {cr};
-        struct nb_http_request q = {"PUT", s->session, qh, 1, NULL, 0, true, add_auth, d, what, NULL};
+        struct nb_http_request q = {"PUT", s->session, qh, 1, NULL, 0, true, nb_gcs_add_auth, d->auth, what, NULL};
         nb_http_response_init(&r);
         st = gcs_send(d, &q, &r, err);
         if (st == NB_OK && r.status == 308) {
@@ -279,7 +234,7 @@ static nb_status g_write(struct nb_ostream *os, const void *p, size_t n, struct 
     if (s->done) return nb_error_set(err, NB_ERR_INTERNAL, "gcs: write after finish");
     nb_buf_append(&s->cur, p, n);
     if (s->cur.oom) return nb_error_set(err, NB_ERR_NOMEM, "out of memory buffering a GCS chunk");
-    s->crc = crc32c(s->crc, p, n);
+    s->crc = nb_crc32c(s->crc, p, n);
     os->bytes_in += n;
     os->bytes_out += n;
     /* Keep at least one byte back so the final request always carries data and the total. */
@@ -324,7 +279,7 @@ static void g_abort(struct nb_ostream *os, bool keep)
     }
     s->done = true;
     /* Cancel the session: DELETE on the session URI (499 is the documented answer). */
-    struct nb_http_request req = {"DELETE", s->session, NULL, 0, NULL, 0, true, add_auth, s->d, "gcs cancel upload", NULL};
+    struct nb_http_request req = {"DELETE", s->session, NULL, 0, NULL, 0, true, nb_gcs_add_auth, s->d->auth, "gcs cancel upload", NULL};
     struct nb_http_response r;
     nb_http_response_init(&r);
     (void)nb_http_send(s->d->http, &req, &r, NULL);
@@ -374,8 +329,6 @@ static void gcs_free(struct gcs_dest *d)
 
 static nb_status gcs_open(void **self, const struct nb_context *ctx, struct nb_error *err)
 {
-    static pthread_once_t once = PTHREAD_ONCE_INIT;
-    pthread_once(&once, crc_init);
     const struct nb_cfg *cfg = ctx->config;
     uint64_t chunk = nb_cfg_size(cfg, "chunk_size", 8u << 20);
     if (chunk == 0 || chunk % CHUNK_UNIT != 0)
@@ -427,7 +380,7 @@ static nb_status gcs_check(void *self, struct nb_error *err)
     nb_buf_printf(&url, "%s/storage/v1/b/", d->endpoint);
     nb_uri_encode(&url, d->bucket, strlen(d->bucket), false);
     nb_buf_puts(&url, "/o?maxResults=1");
-    struct nb_http_request req = {"GET", url.data, NULL, 0, NULL, 0, true, add_auth, d, "gcs check", NULL};
+    struct nb_http_request req = {"GET", url.data, NULL, 0, NULL, 0, true, nb_gcs_add_auth, d->auth, "gcs check", NULL};
     struct nb_http_response r;
     nb_http_response_init(&r);
     nb_status st = nb_buf_status(&url, err);

@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "connectors/common/object_source.h"
+#include "connectors/gcs/gcs_http.h"
 #include "connectors/connector.h"
 #include "core/arena.h"
 #include "core/json.h"
@@ -51,33 +52,10 @@ struct gcs_source {
     size_t n_objs;
 };
 
-static nb_status add_auth(void *ctx, const struct nb_http_request *req, struct nb_buf *headers, struct nb_error *err)
-{
-    (void)req;
-    struct gcs_source *s = ctx;
-    nb_status st = nb_google_auth_header(s->auth, headers, err);
-    if (st == NB_OK) nb_buf_putc(headers, '\n');
-    return st;
-}
-
 static nb_status g_error(const char *what, const char *bucket, const char *name, const struct nb_http_response *r,
                          struct nb_error *err)
 {
-    struct nb_arena ar;
-    nb_arena_init(&ar, 4096);
-    struct nb_json *j = NULL;
-    const char *msg = NULL;
-    if (r->body.data && nb_json_parse(r->body.data, r->body.len, &ar, &j, NULL) == NB_OK) {
-        const struct nb_json *e = nb_json_get(j, "error");
-        msg = e ? nb_json_get_string(e, "message") : NULL;
-    }
-    nb_status st = r->status == 401 || r->status == 403 ? NB_ERR_AUTH : r->status == 404 ? NB_ERR_NOT_FOUND
-                   : r->status >= 500                    ? NB_ERR_NET
-                                                         : NB_ERR_PROTOCOL;
-    nb_error_set(err, st, "gcs %s gs://%s/%s: HTTP %ld%s%s%s", what, bucket, name, r->status, msg ? ": " : "",
-                 msg ? msg : "", r->status == 401 || r->status == 403 ? "; check credentials_file and roles/storage.objectViewer" : "");
-    nb_arena_cleanup(&ar);
-    return st;
+    return nb_gcs_error(what, bucket, name, r, "; check credentials_file and roles/storage.objectViewer", NULL, err);
 }
 
 static int cmp_name(const void *a, const void *b) { return strcmp(((const struct gobj *)a)->name, ((const struct gobj *)b)->name); }
@@ -110,7 +88,7 @@ static nb_status list_objects(void *ctx, const char *pattern, char ***names, uin
             nb_uri_encode(&url, token, strlen(token), false);
         }
         if ((st = nb_buf_status(&url, err)) != NB_OK) break;
-        struct nb_http_request req = {"GET", url.data, NULL, 0, NULL, 0, true, add_auth, s, "gcs list", NULL};
+        struct nb_http_request req = {"GET", url.data, NULL, 0, NULL, 0, true, nb_gcs_add_auth, s->auth, "gcs list", NULL};
         struct nb_http_response r;
         nb_http_response_init(&r);
         st = nb_http_send(s->http, &req, &r, err);
@@ -197,7 +175,7 @@ static nb_status gi_read(struct nb_istream *is, void *out, size_t cap, size_t *n
         const char *hdrs[1] = {range};
         nb_buf_reset(&g->buf);
         g->off = 0;
-        struct nb_http_request req = {"GET", url.data, hdrs, 1, NULL, 0, true, add_auth, g->src, "gcs GET", &g->buf};
+        struct nb_http_request req = {"GET", url.data, hdrs, 1, NULL, 0, true, nb_gcs_add_auth, g->src->auth, "gcs GET", &g->buf};
         struct nb_http_response r;
         nb_http_response_init(&r);
         nb_status st = nb_buf_status(&url, err);
