@@ -98,6 +98,10 @@ void pg_append_value(struct nb_column *c, enum pg_kind kind, const char *s, size
 nb_status pg_copy_text_row(const char *data, size_t n, struct nb_column *cols, const enum pg_kind *kinds,
                            size_t ncols, struct nb_buf *scratch, struct nb_error *err);
 
+/* The CDC metadata of a snapshot row (cols[0..5) after the table's columns): operation "read" at the
+ * snapshot's LSN; commit time, transaction and unchanged-TOAST columns null. */
+void pg_append_snapshot_metadata(struct nb_column *meta, const char *lsn_text);
+
 /* ---- pgoutput (pgoutput.c) --------------------------------------------------------------- */
 struct pg_tuple_col {
     char kind;                 /* 'n' null, 'u' unchanged TOAST, 't' text, 'b' binary */

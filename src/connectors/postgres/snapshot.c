@@ -180,14 +180,7 @@ static nb_status run_chunk(struct pg_par *p, PGconn *c, struct par_chunk *ch, st
             nb_error_prefix(err, "postgres: table %s, row %" PRIu64 " of a chunk: ", t->stream, rowno);
             break;
         }
-        if (s->mode == PG_MODE_CDC) {
-            struct nb_column *m = &b->cols[t->ncols];
-            nb_column_append_text(&m[0], "read", 4);
-            nb_column_append_text(&m[1], lsn_text, strlen(lsn_text));
-            nb_column_append_null(&m[2]);
-            nb_column_append_null(&m[3]);
-            nb_column_append_null(&m[4]);
-        }
+        if (s->mode == PG_MODE_CDC) pg_append_snapshot_metadata(&b->cols[t->ncols], lsn_text);
         b->n_rows++;
         if (b->n_rows >= s->batch_size) {
             st = nb_batch_check(b, err);

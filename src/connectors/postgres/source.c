@@ -553,14 +553,7 @@ nb_status pg_src_read_snapshot(struct pg_source *s, struct nb_batch **out, bool 
                 nb_error_prefix(err, "postgres: table %s, row %" PRId64 " of chunk: ", t->stream, s->chunk_count + 1);
                 goto fail;
             }
-            if (s->mode == PG_MODE_CDC) {
-                struct nb_column *m = &b->cols[t->ncols];
-                nb_column_append_text(&m[0], "read", 4);
-                nb_column_append_text(&m[1], lsn_text, strlen(lsn_text));
-                nb_column_append_null(&m[2]);
-                nb_column_append_null(&m[3]);
-                nb_column_append_null(&m[4]);
-            }
+            if (s->mode == PG_MODE_CDC) pg_append_snapshot_metadata(&b->cols[t->ncols], lsn_text);
             b->n_rows++;
             s->chunk_count++;
             s->rows_read++;

@@ -313,3 +313,12 @@ nb_status pg_copy_text_row(const char *data, size_t n, struct nb_column *cols, c
     }
     return NB_OK;
 }
+
+void pg_append_snapshot_metadata(struct nb_column *meta, const char *lsn_text)
+{
+    nb_column_append_text(&meta[0], "read", 4);
+    nb_column_append_text(&meta[1], lsn_text, strlen(lsn_text));
+    nb_column_append_null(&meta[2]);
+    nb_column_append_null(&meta[3]);
+    nb_column_append_null(&meta[4]);
+}
