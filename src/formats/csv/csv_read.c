@@ -230,6 +230,19 @@ nb_status nb_csv_scan_records(const struct nb_csv_dialect *d, const char *buf, s
     return NB_OK;
 }
 
+/* Step pos past the line it is on. false: the line has no end in buf yet (pos moves to n when eof). */
+static bool skip_line(const char *buf, size_t n, bool eof, size_t *pos, uint64_t *lines)
+{
+    const char *lf = memchr(buf + *pos, '\n', n - *pos);
+    if (!lf) {
+        if (eof) *pos = n;
+        return false;
+    }
+    *pos = (size_t)(lf - buf) + 1;
+    (*lines)++;
+    return true;
+}
+
 nb_status nb_csv_preamble(const struct nb_csv_dialect *d, const char *buf, size_t n, bool eof, size_t *skip,
                           uint64_t *lines, size_t *header_at, struct nb_error *err)
 {
@@ -241,14 +254,9 @@ nb_status nb_csv_preamble(const struct nb_csv_dialect *d, const char *buf, size_
     if (n < 3 && !eof && memcmp(buf, "\xEF\xBB\xBF", n) == 0) return NB_AGAIN;
     if (n >= 3 && memcmp(buf, "\xEF\xBB\xBF", 3) == 0) pos = 3;
     for (size_t r = 0; r < d->skip_rows; r++) {
-        const char *lf = memchr(buf + pos, '\n', n - pos);
-        if (!lf) {
-            if (!eof) return NB_AGAIN;
-            pos = n;
-            break;
-        }
-        pos = (size_t)(lf - buf) + 1;
-        l++;
+        if (skip_line(buf, n, eof, &pos, &l)) continue;
+        if (!eof) return NB_AGAIN;
+        break;
     }
     if (d->header) {
         /* Comment lines before the header, then the header record itself. */
@@ -256,14 +264,9 @@ nb_status nb_csv_preamble(const struct nb_csv_dialect *d, const char *buf, size_
             size_t cl = strlen(d->comment);
             if (cl && n - pos < cl && !eof && memcmp(buf + pos, d->comment, n - pos) == 0) return NB_AGAIN;
             if (!is_comment(d, buf + pos, n - pos)) break;
-            const char *lf = memchr(buf + pos, '\n', n - pos);
-            if (!lf) {
-                if (!eof) return NB_AGAIN;
-                pos = n;
-                break;
-            }
-            pos = (size_t)(lf - buf) + 1;
-            l++;
+            if (skip_line(buf, n, eof, &pos, &l)) continue;
+            if (!eof) return NB_AGAIN;
+            break;
         }
         if (pos < n) {
             struct nb_csv_scan sc;
