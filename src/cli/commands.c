@@ -69,7 +69,7 @@ static int execute(const char *command, struct nb_cfg *root)
     struct nb_cli_progress progress;
     nb_cli_progress_init(&progress, obs.progress);
     struct nb_run_request req = {root, &opts, &cancel, nb_cli_progress_update, &progress, 250};
-    struct nb_run_stats stats = {0};
+    struct nb_run_stats stats = {.lag_seconds = -1};
     rc = nb_pipeline_run(&req, &stats, &err);
     nb_cli_progress_clear(&progress);
     nb_cli_metrics_stop(metrics);

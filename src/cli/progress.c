@@ -36,6 +36,8 @@ void nb_cli_progress_update(void *user, const struct nb_run_stats *s)
         double frac = (double)s->source_done / (double)s->source_total;
         double left = s->seconds * (1.0 - frac) / frac;
         snprintf(eta, sizeof eta, "  %3.0f%%  ETA %.0fs", frac * 100.0, left);
+    } else if (s->lag_seconds >= 0) {
+        snprintf(eta, sizeof eta, "  lag %.1fs", s->lag_seconds);
     }
     fprintf(stderr, "\r\033[K%s rows  %s  %s rows/s%s", rows, bytes, rate, eta);
     fflush(stderr);
@@ -63,12 +65,13 @@ void nb_cli_print_summary(const char *name, const struct nb_run_stats *s, nb_sta
     nb_format_bytes(nb_cli_peak_rss_bytes(), peak, sizeof peak);
     const char *how = status == NB_OK ? "done" : status == NB_ERR_CANCELLED ? (s->timed_out ? "timed out" : "stopped") : "failed";
     double rate = s->seconds > 0 ? (double)s->rows_out / s->seconds : 0;
-    char line[1024];
+    char line[1024], lag[48] = "";
+    if (s->lag_seconds >= 0) snprintf(lag, sizeof lag, ", lag %.3f s", s->lag_seconds);
     snprintf(line, sizeof line,
              "nebula: %s %s: %llu rows in, %llu rows out, %s in, %s out, %llu batches, %.3f s, %.0f rows/s, "
-             "peak memory %s, %llu bad records\n",
+             "peak memory %s, %llu bad records%s\n",
              name ? name : "pipeline", how, (unsigned long long)s->rows_in, (unsigned long long)s->rows_out, in, out,
-             (unsigned long long)s->batches, s->seconds, rate, peak, (unsigned long long)s->bad_records);
+             (unsigned long long)s->batches, s->seconds, rate, peak, (unsigned long long)s->bad_records, lag);
     nb_redact(line, sizeof line);   /* the name may come from a secret file */
     fputs(line, stderr);
 }

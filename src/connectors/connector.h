@@ -97,6 +97,9 @@ struct nb_source_ops {
     /* Optional: how far the source has got, for the progress line (bytes or rows; total 0 =
      * unknown). Called from the reader thread between reads. */
     bool (*progress)(void *self, uint64_t *done, uint64_t *total);
+    /* Optional (change data capture): seconds between the newest change the server has and the
+     * last one this source has delivered; false while unknown. Called from the reader thread. */
+    bool (*lag)(void *self, double *seconds);
     void (*close)(void *self);
 };
 

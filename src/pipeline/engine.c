@@ -77,6 +77,7 @@ struct engine {
 
     struct nb_run_stats stats;
     uint64_t src_done, src_total;      /* reader-updated progress */
+    double src_lag;                    /* reader-updated CDC lag, < 0 unknown */
     uint64_t started_ms;
     _Atomic uint64_t read_since_ms;    /* when the reader entered source read(), 0 = not in it */
 };
@@ -169,6 +170,14 @@ static void *reader_main(void *arg)
                 pthread_mutex_lock(&e->mu);
                 e->src_done = done;
                 e->src_total = total;
+                pthread_mutex_unlock(&e->mu);
+            }
+        }
+        if (so->lag) {
+            double lag = 0;
+            if (so->lag(e->src, &lag)) {
+                pthread_mutex_lock(&e->mu);
+                e->src_lag = lag;
                 pthread_mutex_unlock(&e->mu);
             }
         }
@@ -388,6 +397,7 @@ static void report_progress(struct engine *e)
     pthread_mutex_lock(&e->mu);
     e->stats.source_done = e->src_done;
     e->stats.source_total = e->src_total;
+    e->stats.lag_seconds = e->src_lag;
     pthread_mutex_unlock(&e->mu);
     e->stats.bad_records = nb_bad_records_count(&e->bad);
     e->stats.seconds = (double)(nb_mono_ms() - e->started_ms) / 1000.0;
@@ -558,6 +568,8 @@ nb_status nb_pipeline_run(const struct nb_run_request *req, struct nb_run_stats 
     e->req = req;
     e->opt = req->options;
     e->started_ms = nb_mono_ms();
+    e->src_lag = -1;
+    e->stats.lag_seconds = -1;
     pthread_mutex_init(&e->mu, NULL);
     pthread_cond_init(&e->cv_work, NULL);
     pthread_cond_init(&e->cv_space, NULL);
@@ -633,6 +645,10 @@ out:
         if (stats) *stats = e->stats;
         return rc;
     }
+    if (e->src && e->src_conn->source->lag) {
+        double lag = 0;   /* the reader is joined: ask once more for the final figure */
+        if (e->src_conn->source->lag(e->src, &lag)) e->src_lag = lag;
+    }
     if (e->src) e->src_conn->source->close(e->src);
     for (size_t i = 0; e->slots && i < e->cap; i++) {
         nb_batch_destroy(e->slots[i].batch);
@@ -644,6 +660,7 @@ out:
     e->stats.seconds = (double)(nb_mono_ms() - e->started_ms) / 1000.0;
     e->stats.source_done = e->src_done;
     e->stats.source_total = e->src_total;
+    e->stats.lag_seconds = e->src_lag;
     if (stats) *stats = e->stats;
     if (e->store) e->store->ops->destroy(e->store);
     nb_bad_records_cleanup(&e->bad);
