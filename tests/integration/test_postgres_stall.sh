@@ -2,7 +2,8 @@
 # Backpressure: a destination that stalls longer than the server's wal_sender_timeout. The engine's
 # queue fills and it stops calling the source; the keepalive thread keeps answering the server with
 # the confirmed flush LSN (never more), so the replication session survives and nothing is lost.
-# (With status_interval above the timeout the same run fails: the server ends the session.)
+# (With status_interval above the timeout the same run fails: the server ends the session.) The
+# progress line and the summary show the lag.
 source "$(dirname "$0")/pg_lib.sh"
 pg_start
 URL="postgres://postgres@127.0.0.1:$PGPORT/postgres"
@@ -20,7 +21,7 @@ nb run -c bulk.yaml --batch-size 10000
 expect_rc 0 "snapshot"
 psqlq -c "ALTER SYSTEM SET wal_sender_timeout = '2s'" -c "SELECT pg_reload_conf()" >/dev/null
 sed 's/cdc: { until: now }/cdc: { status_interval: 500ms }/' bulk.yaml > stall.yaml
-"$NEBULA" run -c stall.yaml --batch-size 100 --flush-interval 200ms --memory-limit 1MiB >stall.out 2>stall.err & k=$!
+"$NEBULA" run -c stall.yaml --batch-size 100 --flush-interval 200ms --memory-limit 1MiB --progress always >stall.out 2>stall.err & k=$!
 BG_PIDS+=($k)
 sleep 1
 psqlq -c "BEGIN; LOCK TABLE replica.bulk IN ACCESS EXCLUSIVE MODE; SELECT pg_sleep(5); COMMIT" >/dev/null & locker=$!
@@ -36,4 +37,9 @@ kill -TERM $k 2>/dev/null || true
 set +e; wait $k; rc=$?; set -e
 expect_eq "$rc" "143" "streamed through a destination stall longer than wal_sender_timeout (stderr: $(grep -i error stall.err | head -3))"
 expect_eq "$(val -c 'SELECT count(*) FROM replica.bulk r JOIN bulk b USING (id) WHERE r.n = b.n')" "100000" "replica in sync after the stall"
+# The lag: seconds from the commit of the oldest change not yet durable to the server's clock. The
+# stall holds changes back for seconds, which the progress line shows; the summary ends with one.
+max_lag=$(tr '\r' '\n' < stall.err | grep -o 'lag [0-9.]*s' | awk '{ v = $2 + 0; if (v > m) m = v } END { print m + 0 }')
+expect_eq "$(awk -v m="$max_lag" 'BEGIN { print (m >= 1.0) ? "yes" : "no" }')" "yes" "the progress line showed the stall as lag (max $max_lag s)"
+expect_eq "$(grep -c 'stopped:.*, lag [0-9.]* s$' stall.err)" "1" "the summary shows the lag ($(tail -1 stall.err))"
 finish

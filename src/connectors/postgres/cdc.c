@@ -228,7 +228,8 @@ static uint64_t flush_candidate(struct pg_source *s)
     }
     if (min_hold != UINT64_MAX) return min_hold;
     uint64_t c = s->committed_lsn;
-    if (!s->txn_open && s->server_wal_end > c) c = s->server_wal_end;
+    /* An open (or streamed, still uncommitted) transaction is not durable anywhere yet. */
+    if (!s->txn_open && !s->nspills && !s->replay && s->server_wal_end > c) c = s->server_wal_end;
     return c;
 }
 
@@ -307,6 +308,7 @@ static nb_status cut(struct pg_source *s, struct pg_table *t, bool end, struct n
         }
         t->out[t->n_out].seq = seq;
         t->out[t->n_out].hold = t->pending_hold;
+        t->out[t->n_out].commit_time = t->pending_time;
         t->n_out++;
     }
     st = push_ready(s, b, err);
@@ -458,6 +460,7 @@ static nb_status append_change(struct pg_source *s, struct pg_msg *m, const char
         t->pending = pg_src_new_batch(s, t);
         if (!t->pending) return nb_error_set(err, NB_ERR_NOMEM, "postgres: out of memory");
         t->pending_hold = s->committed_lsn;
+        t->pending_time = s->txn_time;
     }
     struct nb_batch *b = t->pending;
     /* Which table column gets which tuple column. */
@@ -517,6 +520,7 @@ static nb_status append_truncate(struct pg_source *s, struct pg_msg *m, struct n
             t->pending = pg_src_new_batch(s, t);
             if (!t->pending) return nb_error_set(err, NB_ERR_NOMEM, "postgres: out of memory");
             t->pending_hold = s->committed_lsn;
+            t->pending_time = s->txn_time;
         }
         struct nb_batch *b = t->pending;
         for (size_t c = 0; c < t->ncols; c++) nb_column_append_null(&b->cols[c]);
@@ -536,11 +540,137 @@ static nb_status append_truncate(struct pg_source *s, struct pg_msg *m, struct n
     return NB_OK;
 }
 
+/* ---- streamed transactions (protocol version 2) ------------------------------------------------ */
+static struct pg_spill *find_spill(struct pg_source *s, uint32_t xid, size_t *idx)
+{
+    for (size_t i = 0; i < s->nspills; i++)
+        if (pg_spill_xid(s->spills[i]) == xid) {
+            if (idx) *idx = i;
+            return s->spills[i];
+        }
+    return NULL;
+}
+
+static void drop_spill(struct pg_source *s, size_t i, bool destroy)
+{
+    if (destroy) pg_spill_destroy(s->spills[i]);
+    s->spills[i] = s->spills[--s->nspills];
+}
+
+static nb_status on_stream_msg(struct pg_source *s, struct pg_msg *m, const struct pg_copy_msg *cm, struct nb_error *err)
+{
+    size_t i;
+    struct pg_spill *sp;
+    nb_status st = NB_OK;
+    switch (m->type) {
+    case PG_MSG_STREAM_START:
+        sp = find_spill(s, m->xid, NULL);
+        if (!sp) {
+            if (s->nspills == s->capspills) {
+                size_t nc = s->capspills ? s->capspills * 2 : 4;
+                struct pg_spill **ns = realloc(s->spills, nc * sizeof *ns);
+                if (!ns) return nb_error_set(err, NB_ERR_NOMEM, "postgres: out of memory");
+                s->spills = ns;
+                s->capspills = nc;
+            }
+            st = pg_spill_create(&sp, m->xid, s->spill_dir, err);
+            if (st != NB_OK) return st;
+            s->spills[s->nspills++] = sp;
+            NB_DEBUG(COMP, "streamed transaction %u: first block, spilling to a temp file", m->xid);
+        }
+        s->cur_spill = sp;
+        return NB_OK;
+    case PG_MSG_STREAM_STOP:
+        s->cur_spill = NULL;
+        return NB_OK;
+    case PG_MSG_STREAM_ABORT:
+        if (!(sp = find_spill(s, m->xid, &i))) return NB_OK;
+        if (m->subxid == m->xid) {
+            NB_DEBUG(COMP, "streamed transaction %u aborted: its changes are dropped", m->xid);
+            drop_spill(s, i, true);
+            return NB_OK;
+        }
+        return pg_spill_abort_sub(sp, m->subxid, err);
+    case PG_MSG_STREAM_COMMIT:
+        if (!(sp = find_spill(s, m->xid, &i))) {
+            if (m->end_lsn > s->committed_lsn) s->committed_lsn = m->end_lsn;
+            return NB_OK;
+        }
+        drop_spill(s, i, false);
+        st = pg_spill_rewind(sp, err);
+        if (st != NB_OK) {
+            pg_spill_destroy(sp);
+            return st;
+        }
+        /* Emitted now, in commit order, as one transaction at its commit LSN and time (replay_step). */
+        s->replay = sp;
+        s->replay_commit_lsn = m->commit_lsn;
+        s->replay_end_lsn = m->end_lsn;
+        s->replay_time = m->commit_time;
+        s->txn_open = true;
+        s->txn_xid = m->xid;
+        s->txn_time = m->commit_time;
+        s->txn_final_lsn = m->commit_lsn;
+        return NB_OK;
+    default:
+        break;
+    }
+    /* A message inside a stream block: kept (raw) for the commit. */
+    if (m->type == PG_MSG_RELATION) pg_relation_cleanup(&m->rel);
+    if (m->type == PG_MSG_TYPE || m->type == PG_MSG_MESSAGE) return NB_OK;
+    if (!s->cur_spill) return nb_error_set(err, NB_ERR_PROTOCOL, "pgoutput: a streamed change outside a stream block");
+    return pg_spill_add(s->cur_spill, m->xid, cm->data, cm->len, err);
+}
+
+static nb_status dispatch(struct pg_source *s, struct pg_msg *m, struct nb_error *err);
+
+/* Emit a committed streamed transaction's changes until a batch is ready or all are out. */
+static nb_status replay_step(struct pg_source *s, struct nb_error *err)
+{
+    if (!s->rdec) {
+        s->rdec = calloc(1, sizeof *s->rdec);
+        if (!s->rdec) return nb_error_set(err, NB_ERR_NOMEM, "postgres: out of memory");
+    }
+    s->rdec->in_stream = true;
+    s->txn_xid = pg_spill_xid(s->replay);
+    s->txn_time = s->replay_time;
+    s->txn_final_lsn = s->replay_commit_lsn;
+    nb_status st = NB_OK;
+    while (!s->nready) {
+        const uint8_t *msg;
+        size_t n;
+        st = pg_spill_next(s->replay, &msg, &n, err);
+        if (st == NB_DONE) {
+            st = NB_OK;
+            pg_spill_destroy(s->replay);
+            s->replay = NULL;
+            s->txn_open = false;
+            if (s->replay_end_lsn > s->committed_lsn) s->committed_lsn = s->replay_end_lsn;
+            if (s->replay_end_lsn > s->received_lsn) s->received_lsn = s->replay_end_lsn;
+            break;
+        }
+        if (st != NB_OK) break;
+        struct pg_msg m;
+        st = pg_decode(s->rdec, msg, n, &m, err);
+        if (st == NB_OK) st = dispatch(s, &m, err);
+        if (st != NB_OK) {
+            nb_error_prefix(err, "postgres: replaying streamed transaction %u: ", s->txn_xid);
+            break;
+        }
+    }
+    return st;
+}
+
 static nb_status on_xlogdata(struct pg_source *s, const struct pg_copy_msg *cm, struct nb_error *err)
 {
     struct pg_msg m;
     nb_status st = pg_decode(s->dec, cm->data, cm->len, &m, err);
     if (st != NB_OK) return st;
+    if (m.streamed || m.type == PG_MSG_STREAM_START || m.type == PG_MSG_STREAM_STOP || m.type == PG_MSG_STREAM_COMMIT ||
+        m.type == PG_MSG_STREAM_ABORT) {
+        if (m.type == PG_MSG_STREAM_COMMIT && m.end_lsn > s->received_lsn) s->received_lsn = m.end_lsn;
+        return on_stream_msg(s, &m, cm, err);
+    }
     /* Relation/Type messages come with WAL position 0/0: never a checkpoint. */
     if (cm->wal_start > s->received_lsn) s->received_lsn = cm->wal_start;
     switch (m.type) {
@@ -555,14 +685,24 @@ static nb_status on_xlogdata(struct pg_source *s, const struct pg_copy_msg *cm, 
         if (m.end_lsn > s->committed_lsn) s->committed_lsn = m.end_lsn;
         if (m.end_lsn > s->received_lsn) s->received_lsn = m.end_lsn;
         return NB_OK;
+    default:
+        return dispatch(s, &m, err);
+    }
+}
+
+/* Relation and change messages, live or replayed from a streamed transaction. */
+static nb_status dispatch(struct pg_source *s, struct pg_msg *m, struct nb_error *err)
+{
+    nb_status st;
+    switch (m->type) {
     case PG_MSG_RELATION:
-        st = on_relation(s, &m, err);
-        pg_relation_cleanup(&m.rel);
+        st = on_relation(s, m, err);
+        pg_relation_cleanup(&m->rel);
         return st;
-    case PG_MSG_INSERT: return append_change(s, &m, "insert", err);
-    case PG_MSG_UPDATE: return append_change(s, &m, "update", err);
-    case PG_MSG_DELETE: return append_change(s, &m, "delete", err);
-    case PG_MSG_TRUNCATE: return append_truncate(s, &m, err);
+    case PG_MSG_INSERT: return append_change(s, m, "insert", err);
+    case PG_MSG_UPDATE: return append_change(s, m, "update", err);
+    case PG_MSG_DELETE: return append_change(s, m, "delete", err);
+    case PG_MSG_TRUNCATE: return append_truncate(s, m, err);
     default: return NB_OK;   /* Origin, Type (domains are resolved via the catalog), Message */
     }
 }
@@ -594,7 +734,11 @@ static nb_status start_streaming(struct pg_source *s, struct nb_error *err)
     nb_buf_init(&q);
     nb_buf_puts(&q, "START_REPLICATION SLOT ");
     pg_quote_ident(&q, s->slot);
-    nb_buf_printf(&q, " LOGICAL %s (proto_version '1', publication_names ", start);
+    /* Version 2 (PostgreSQL 14+) streams large transactions before they commit, so the server
+     * does not spill them itself and the changes flow while the transaction runs. */
+    int proto = s->proto > 0 ? s->proto : PQserverVersion(s->repl) >= 140000 ? 2 : 1;
+    nb_buf_printf(&q, " LOGICAL %s (proto_version '%d', %spublication_names ", start, proto,
+                  proto >= 2 ? "streaming 'on', " : "");
     struct nb_buf pub;
     nb_buf_init(&pub);
     pg_quote_ident(&pub, s->publication);
@@ -625,7 +769,8 @@ static nb_status start_streaming(struct pg_source *s, struct nb_error *err)
     s->streaming = true;
     s->start_ms = s->last_status_ms = s->last_heartbeat_ms = s->last_data_ms = s->last_lag_log_ms = nb_mono_ms();
     if (s->consistent_lsn > s->flushed_lsn) s->flushed_lsn = s->consistent_lsn;
-    NB_INFO(COMP, "streaming from slot \"%s\" publication \"%s\"", s->slot, s->publication);
+    NB_INFO(COMP, "streaming from slot \"%s\" publication \"%s\" (pgoutput proto_version %d)", s->slot, s->publication,
+            proto);
     /* until: now asks for a keepalive right away: it tells how far the server has decoded. */
     return s->target_lsn ? send_status(s, true, err) : NB_OK;
 }
@@ -722,12 +867,27 @@ static nb_status stream_read(struct pg_source *s, struct nb_batch **out, struct 
     uint64_t until = nb_mono_ms() + 200;
     for (;;) {
         if (nb_context_cancelled(s->ctx)) return nb_error_set(err, NB_ERR_CANCELLED, "postgres: cancelled");
+        if (s->replay) {
+            /* A committed streamed transaction comes out a batch at a time, before anything later;
+             * the socket waits meanwhile, so status updates keep the session alive. */
+            st = replay_step(s, err);
+            if (st == NB_OK && nb_mono_ms() - s->last_status_ms >= s->status_ms) st = send_status(s, false, err);
+            if (st != NB_OK) return st;
+            if (!s->replay && s->target_lsn && s->committed_lsn >= s->target_lsn) {
+                st = finish_until_now(s, err);
+                if (st != NB_OK) return st;
+                break;
+            }
+            if (s->nready) break;
+            continue;
+        }
         char *buf = NULL;
         int len = PQgetCopyData(s->repl, &buf, 1);
         if (len > 0) {
             struct pg_copy_msg cm;
             st = pg_parse_copy_msg((const uint8_t *)buf, (size_t)len, &cm, err);
             if (st == NB_OK) {
+                if (cm.server_time > s->server_time) s->server_time = cm.server_time;
                 if (cm.type == 'w') {
                     s->bytes_read += cm.len;
                     st = on_xlogdata(s, &cm, err);
@@ -742,7 +902,7 @@ static nb_status stream_read(struct pg_source *s, struct nb_batch **out, struct 
             PQfreemem(buf);
             if (st != NB_OK) return st;
             s->last_data_ms = nb_mono_ms();
-            if (s->target_lsn && !s->txn_open &&
+            if (s->target_lsn && !s->txn_open && !s->dec->in_stream &&
                 (s->committed_lsn >= s->target_lsn || (cm.type == 'k' && s->server_wal_end >= s->target_lsn))) {
                 st = finish_until_now(s, err);
                 if (st != NB_OK) return st;
@@ -846,8 +1006,38 @@ void pg_cdc_close(struct pg_source *s)
     if (s->dec) free(s->dec->rel_oids);
     free(s->dec);
     s->dec = NULL;
+    if (s->rdec) free(s->rdec->rel_oids);
+    free(s->rdec);
+    s->rdec = NULL;
+    for (size_t i = 0; i < s->nspills; i++) pg_spill_destroy(s->spills[i]);
+    free(s->spills);
+    s->spills = NULL;
+    s->nspills = s->capspills = 0;
+    s->cur_spill = NULL;
+    pg_spill_destroy(s->replay);
+    s->replay = NULL;
     if (s->repl_mu_init) {
         pthread_mutex_destroy(&s->repl_mu);
         s->repl_mu_init = false;
     }
+}
+
+bool pg_cdc_lag(struct pg_source *s, double *seconds)
+{
+    if (!s->streaming) return false;
+    if (s->repl_mu_init) pthread_mutex_lock(&s->repl_mu);
+    /* The oldest change the server has sent that is not durable yet: emitted batches not acked
+     * (in order, so the first is the oldest) and the batches being filled. */
+    int64_t oldest = INT64_MAX;
+    for (size_t i = 0; i < s->ntables; i++) {
+        const struct pg_table *t = &s->tables[i];
+        if (t->n_out && t->out[0].commit_time < oldest) oldest = t->out[0].commit_time;
+        if (t->pending && t->pending->n_rows && t->pending_time < oldest) oldest = t->pending_time;
+    }
+    bool known = true;
+    if (oldest == INT64_MAX) *seconds = 0;   /* everything received is durable: caught up */
+    else if (s->server_time) *seconds = s->server_time > oldest ? (double)(s->server_time - oldest) / 1e6 : 0;
+    else known = false;
+    if (s->repl_mu_init) pthread_mutex_unlock(&s->repl_mu);
+    return known;
 }

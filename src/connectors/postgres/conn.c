@@ -133,6 +133,16 @@ static void trim(char *s)
     while (n && (s[n - 1] == '\n' || s[n - 1] == ' ')) s[--n] = '\0';
 }
 
+/* Server notices ("schema already exists, skipping") go to the debug log, not raw to stderr. */
+static void on_notice(void *arg, const char *message)
+{
+    (void)arg;
+    char msg[1024];
+    snprintf(msg, sizeof msg, "%s", message);
+    trim(msg);
+    NB_DEBUG("postgres", "server notice: %s", msg);
+}
+
 nb_status pg_connect(const struct pg_conninfo *ci, bool replication, PGconn **out, struct nb_error *err)
 {
     const char *keys[24], *vals[24];
@@ -158,6 +168,7 @@ nb_status pg_connect(const struct pg_conninfo *ci, bool replication, PGconn **ou
     /* expand_dbname=1: the first dbname may be a URL; later keys override what it says. */
     PGconn *c = PQconnectdbParams(keys, vals, 1);
     if (!c) return nb_error_set(err, NB_ERR_NOMEM, "postgres: out of memory creating a connection");
+    PQsetNoticeProcessor(c, on_notice, NULL);
     if (PQstatus(c) != CONNECTION_OK) {
         char msg[NB_ERROR_MESSAGE_MAX - 200], w[200];
         snprintf(msg, sizeof msg, "%s", PQerrorMessage(c));

@@ -127,6 +127,8 @@ struct pg_relation {
 enum pg_msg_type {
     PG_MSG_BEGIN = 'B', PG_MSG_COMMIT = 'C', PG_MSG_ORIGIN = 'O', PG_MSG_RELATION = 'R', PG_MSG_TYPE = 'Y',
     PG_MSG_INSERT = 'I', PG_MSG_UPDATE = 'U', PG_MSG_DELETE = 'D', PG_MSG_TRUNCATE = 'T', PG_MSG_MESSAGE = 'M',
+    /* protocol version 2: large in-progress transactions streamed in blocks */
+    PG_MSG_STREAM_START = 'S', PG_MSG_STREAM_STOP = 'E', PG_MSG_STREAM_COMMIT = 'c', PG_MSG_STREAM_ABORT = 'A',
 };
 
 #define PG_MAX_COLS 1664   /* MaxTupleAttributeNumber */
@@ -136,7 +138,13 @@ struct pg_msg {
     /* Begin */
     uint64_t final_lsn;
     int64_t commit_time;       /* microseconds since 2000-01-01 */
-    uint32_t xid;
+    uint32_t xid;              /* Begin, Stream Start/Commit/Abort; inside a stream block the
+                                * (sub)transaction of a Relation/Type/change/Message */
+    bool streamed;             /* decoded inside a stream block (xid above is set) */
+    /* Stream Start */
+    bool first_segment;
+    /* Stream Abort */
+    uint32_t subxid;
     /* Commit */
     uint64_t commit_lsn, end_lsn;
     /* Relation (owned by the decoder's caller after pg_relation_take) */
@@ -159,16 +167,32 @@ struct pg_msg {
 };
 
 struct pg_decoder {
+    /* Between Stream Start and Stream Stop every Relation/Type/change/Message carries an xid after
+     * its type byte (protocol version 2+). pg_decode keeps this up to date itself. */
+    bool in_stream;
     struct pg_tuple_col old_cols[PG_MAX_COLS], new_cols[PG_MAX_COLS];
     uint32_t *rel_oids;
     size_t rel_oids_cap;
 };
 
-/* Decode one pgoutput message (protocol version 1) from buf[0..n). Pointers in *m refer into buf
+/* Decode one pgoutput message (protocol version 1 or 2) from buf[0..n). Pointers in *m refer into buf
  * or the decoder. A Relation's names are malloc'ed into m->rel (free with pg_relation_cleanup
  * unless kept). Malformed input: NB_ERR_PROTOCOL naming the offset; never reads past n. */
 nb_status pg_decode(struct pg_decoder *d, const uint8_t *buf, size_t n, struct pg_msg *m, struct nb_error *err);
 void pg_relation_cleanup(struct pg_relation *r);
+
+/* A streamed transaction's changes spilled to an unlinked temp file (spill.c). dir NULL: TMPDIR
+ * or /tmp. add stores one raw in-stream message; abort_sub drops a subtransaction's changes (from
+ * its first one on; the top-level xid drops all); rewind then next replays them in order (NB_DONE at
+ * the end; *msg valid until the next call). */
+struct pg_spill;
+nb_status pg_spill_create(struct pg_spill **out, uint32_t xid, const char *dir, struct nb_error *err);
+uint32_t pg_spill_xid(const struct pg_spill *sp);
+nb_status pg_spill_add(struct pg_spill *sp, uint32_t subxid, const uint8_t *msg, size_t n, struct nb_error *err);
+nb_status pg_spill_abort_sub(struct pg_spill *sp, uint32_t subxid, struct nb_error *err);
+nb_status pg_spill_rewind(struct pg_spill *sp, struct nb_error *err);
+nb_status pg_spill_next(struct pg_spill *sp, const uint8_t **msg, size_t *n, struct nb_error *err);
+void pg_spill_destroy(struct pg_spill *sp);
 
 /* Replication stream framing: 'w' XLogData and 'k' keepalive. */
 struct pg_copy_msg {

@@ -1,4 +1,6 @@
-/* pgoutput (logical replication protocol version 1) and the CopyBoth framing around it: XLogData
+/* pgoutput (logical replication protocol versions 1 and 2: v2 adds the Stream Start/Stop/Commit/
+ * Abort messages of large in-progress transactions and an xid in the messages of a stream block) and
+ * the CopyBoth framing around it: XLogData
  * 'w', keepalive 'k' and the standby status update 'r' we send back. Every read is bounds-checked:
  * hostile or truncated bytes give NB_ERR_PROTOCOL naming the offset, never a crash. */
 #include <stdio.h>
@@ -110,7 +112,33 @@ nb_status pg_decode(struct pg_decoder *d, const uint8_t *buf, size_t n, struct p
     m->type = (enum pg_msg_type)t;
     m->old_cols = d->old_cols;
     m->new_cols = d->new_cols;
+    if (d->in_stream && (t == 'R' || t == 'Y' || t == 'I' || t == 'U' || t == 'D' || t == 'T' || t == 'M')) {
+        m->streamed = true;
+        m->xid = u32(&r);
+    }
     switch (t) {
+    case 'S':
+        if (d->in_stream) return nb_error_set(err, NB_ERR_PROTOCOL, "pgoutput: Stream Start inside a stream block");
+        m->xid = u32(&r);
+        m->first_segment = u8(&r) == 1;
+        if (!r.bad) d->in_stream = true;
+        break;
+    case 'E':
+        if (!d->in_stream) return nb_error_set(err, NB_ERR_PROTOCOL, "pgoutput: Stream Stop outside a stream block");
+        d->in_stream = false;
+        break;
+    case 'c':
+        m->xid = u32(&r);
+        (void)u8(&r);   /* flags, unused */
+        m->commit_lsn = u64(&r);
+        m->end_lsn = u64(&r);
+        m->commit_time = (int64_t)u64(&r);
+        break;
+    case 'A':
+        /* proto_version 4 with streaming 'parallel' adds an abort LSN and time: not requested. */
+        m->xid = u32(&r);
+        m->subxid = u32(&r);
+        break;
     case 'B':
         m->final_lsn = u64(&r);
         m->commit_time = (int64_t)u64(&r);
@@ -218,7 +246,7 @@ nb_status pg_decode(struct pg_decoder *d, const uint8_t *buf, size_t n, struct p
     }
     default:
         return nb_error_set(err, NB_ERR_PROTOCOL,
-                            "pgoutput: unknown message type 0x%02x (is proto_version 1 in use?)", (unsigned)(uint8_t)t);
+                            "pgoutput: unknown message type 0x%02x (protocol versions 1 and 2 are understood)", (unsigned)(uint8_t)t);
     }
     if (r.bad) {
         if (t == 'R') pg_relation_cleanup(&m->rel);

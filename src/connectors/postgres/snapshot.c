@@ -260,9 +260,20 @@ static void *worker_main(void *arg)
     return NULL;
 }
 
-/* Boundaries: every chunk_rows-th key after the resume key, from an index-only scan. */
-static nb_status keyset_bounds(struct pg_source *s, struct pg_table *t, struct pg_par *p, struct nb_error *err)
+/* Boundaries from a page sample (TABLESAMPLE SYSTEM reads only the sampled pages): every step-th
+ * sampled key, where step is the number of sampled rows one chunk of chunk_rows holds. Numbering
+ * the whole table instead (row_number() over an index scan) cost 0.5 s of a 1.4 s snapshot of 1M
+ * rows; chunk sizes only need to be roughly even, and any boundaries give a correct split. */
+static nb_status keyset_bounds(struct pg_source *s, struct pg_table *t, struct pg_par *p, int64_t est, uint64_t pages,
+                               struct nb_error *err)
 {
+    /* About 16 pages per expected chunk, at least 256: enough to even out physical clustering. */
+    double chunks = (double)est / (double)s->chunk_rows;
+    double want = chunks * 16 > 256 ? chunks * 16 : 256;
+    double pct = pages ? 100.0 * want / (double)pages : 100.0;
+    if (pct > 100.0) pct = 100.0;
+    int64_t step = (int64_t)((double)s->chunk_rows * pct / 100.0);
+    if (step < 1) step = 1;
     struct nb_buf q;
     nb_buf_init(&q);
     nb_buf_puts(&q, "SELECT ");
@@ -283,11 +294,12 @@ static nb_status keyset_bounds(struct pg_source *s, struct pg_table *t, struct p
     }
     nb_buf_puts(&q, ") AS nb_rn FROM ");
     pg_quote_qualified(&q, t->nsp, t->name);
+    if (pct < 100.0) nb_buf_printf(&q, " TABLESAMPLE SYSTEM (%.6f)", pct);
     if (t->key) {
         nb_buf_puts(&q, " WHERE ");
         key_cond(&q, t, t->key, ">");
     }
-    nb_buf_printf(&q, ") x WHERE nb_rn %% %" PRId64 " = 0 ORDER BY nb_rn", s->chunk_rows);
+    nb_buf_printf(&q, ") x WHERE nb_rn %% %" PRId64 " = 0 ORDER BY nb_rn", step);
     PGresult *r = NULL;
     nb_status st = nb_buf_status(&q, err);
     if (st == NB_OK) st = pg_query(s->conn, q.data, 0, NULL, &r, "computing snapshot chunks", err);
@@ -364,7 +376,7 @@ nb_status pg_par_start(struct pg_source *s, struct pg_table *t, struct nb_error 
             p->chunks[i].page_hi = i + 1 < n ? t->page + (i + 1) * per_chunk : UINT32_MAX;
         }
     } else {
-        st = keyset_bounds(s, t, p, err);
+        st = keyset_bounds(s, t, p, est, pages, err);
         if (st != NB_OK) goto fail;
     }
     p->threads = calloc(s->workers, sizeof *p->threads);

@@ -21,6 +21,8 @@ static const struct nb_config_key cdc_keys[] = {
     {"until", NB_KEY_STRING, NULL, NULL, 0, "\"now\": stop once caught up with the WAL position at start; empty: run until stopped", NULL},
     {"heartbeat", NB_KEY_DURATION, "0", NULL, 0, "emit pg_logical_emit_message this often so an idle database still lets the slot advance (0 = off)", NULL},
     {"status_interval", NB_KEY_DURATION, "10s", NULL, 0, "send a standby status update at least this often", NULL},
+    {"proto_version", NB_KEY_INT, "0", NULL, 0, "pgoutput protocol version: 0 = the highest understood that the server offers (2 with streaming of large transactions on PostgreSQL 14+, else 1)", NULL},
+    {"spill_dir", NB_KEY_STRING, NULL, NULL, 0, "where a streamed transaction's changes wait for its commit (unlinked temp files; default TMPDIR or /tmp)", NULL},
     {NULL, 0, NULL, NULL, 0, NULL, NULL},
 };
 
@@ -646,6 +648,12 @@ static nb_status src_open(void **self, const struct nb_context *ctx, struct nb_e
     s->heartbeat_ms = pg_cfg_duration_ms(cdc, "heartbeat", 0);
     s->status_ms = pg_cfg_duration_ms(cdc, "status_interval", 10000);
     if (!s->status_ms) s->status_ms = 10000;
+    s->proto = (int)pg_cfg_int(cdc, "proto_version", 0);
+    if (s->proto < 0 || s->proto > 2) {
+        st = nb_error_set(err, NB_ERR_CONFIG, "postgres: cdc.proto_version %d is not understood (0 = automatic, 1 or 2)", s->proto);
+        goto fail;
+    }
+    s->spill_dir = pg_cfg_str(cdc, "spill_dir", NULL);
     pg_conninfo_from_cfg(&s->ci, s->cfg, ctx->options);
     s->types = pg_typecache_create();
     if (!s->types) {
@@ -809,6 +817,12 @@ static void src_close(void *self)
     free(s);
 }
 
+static bool src_lag(void *self, double *seconds)
+{
+    struct pg_source *s = self;
+    return s->mode == PG_MODE_CDC && pg_cdc_lag(s, seconds);
+}
+
 const struct nb_source_ops pg_source_ops = {
     .spec = source_spec,
     .open = src_open,
@@ -817,6 +831,7 @@ const struct nb_source_ops pg_source_ops = {
     .read = src_read,
     .ack = src_ack,
     .progress = src_progress,
+    .lag = src_lag,
     .close = src_close,
 };
 

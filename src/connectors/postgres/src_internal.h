@@ -21,6 +21,7 @@ enum pg_mode { PG_MODE_FULL = 0, PG_MODE_INCREMENTAL, PG_MODE_CDC };
 struct pg_outstanding {        /* an emitted cdc batch not yet acknowledged */
     uint64_t seq;
     uint64_t hold;             /* flush may not pass this until acked */
+    int64_t commit_time;       /* of the oldest transaction in the batch (for the lag) */
 };
 
 struct pg_table {
@@ -49,6 +50,7 @@ struct pg_table {
     uint64_t skip_before;               /* resume: skip transactions whose commit LSN < this */
     struct nb_batch *pending;
     uint64_t pending_hold;
+    int64_t pending_time;               /* commit time of the pending batch's first change */
     uint64_t next_seq;
     struct pg_outstanding *out;
     size_t n_out, cap_out;
@@ -112,6 +114,19 @@ struct pg_source {
     uint64_t target_lsn;                /* until: now */
     uint64_t last_status_ms, last_heartbeat_ms, last_data_ms, start_ms, last_lag_log_ms;
     uint64_t changes;
+    /* protocol version 2: large transactions streamed before they commit (spill.c) */
+    int proto;                          /* pgoutput proto_version requested (0 in config: the highest) */
+    const char *spill_dir;              /* NULL: TMPDIR */
+    struct pg_spill **spills;           /* in progress, one per top-level xid */
+    size_t nspills, capspills;
+    struct pg_spill *cur_spill;         /* the stream block being received */
+    struct pg_spill *replay;            /* committed, being emitted */
+    struct pg_decoder *rdec;            /* decodes the replayed (in-stream) messages */
+    uint64_t replay_commit_lsn, replay_end_lsn;
+    int64_t replay_time;
+    /* lag: the server's clock (newest XLogData/keepalive) against the commit time of the oldest
+     * change received and not yet durable */
+    int64_t server_time;
     struct nb_batch **ready;            /* complete batches waiting to be returned */
     size_t nready, capready;
     /* keepalive thread: shares repl (and the flush bookkeeping) under repl_mu */
@@ -147,6 +162,7 @@ nb_status pg_cdc_open(struct pg_source *s, struct nb_error *err);
 nb_status pg_cdc_read(struct pg_source *s, struct nb_batch **out, struct nb_error *err);
 nb_status pg_cdc_ack(struct pg_source *s, const char *stream, const char *position, struct nb_error *err);
 void pg_cdc_close(struct pg_source *s);
+bool pg_cdc_lag(struct pg_source *s, double *seconds);
 nb_status pg_check_cdc(struct pg_source *s, struct nb_buf *report, struct nb_error *err);
 
 #endif

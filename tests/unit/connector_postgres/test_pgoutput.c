@@ -8,8 +8,10 @@
 #include <cmocka.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "connectors/postgres/pg.h"
+#include "connectors/postgres/src_internal.h"
 
 struct w { uint8_t b[4096]; size_t n; };
 static void w8(struct w *w, uint8_t v) { w->b[w->n++] = v; }
@@ -264,6 +266,190 @@ static void test_type_map(void **state)
     assert_string_equal(pg_sql_type(pg_type_map(PG_OID_JSON, -1).type, buf, sizeof buf), "json");
 }
 
+/* Protocol version 2: a stream block (Stream Start, messages that carry the subtransaction's xid
+ * after their type byte, Stream Stop), then Stream Commit / Stream Abort, laid out as in the
+ * "Logical Replication Message Formats" chapter. */
+static void test_stream_messages(void **state)
+{
+    struct pg_decoder *d = calloc(1, sizeof *d);
+    assert_non_null(d);
+    struct pg_msg m;
+    struct nb_error err;
+    struct w w = {.n = 0};
+    /* Outside a block an 'E' is an error. */
+    w8(&w, 'E');
+    assert_int_equal(pg_decode(d, w.b, w.n, &m, &err), NB_ERR_PROTOCOL);
+    w.n = 0;
+    w8(&w, 'S'); w32(&w, 900); w8(&w, 1);
+    for (size_t cut = 1; cut < w.n; cut++) {
+        assert_int_equal(pg_decode(d, w.b, cut, &m, &err), NB_ERR_PROTOCOL);
+        assert_false(d->in_stream);
+    }
+    assert_int_equal(pg_decode(d, w.b, w.n, &m, &err), NB_OK);
+    assert_int_equal(m.type, PG_MSG_STREAM_START);
+    assert_int_equal(m.xid, 900);
+    assert_true(m.first_segment);
+    assert_true(d->in_stream);
+    /* A second Start before Stop is malformed. */
+    assert_int_equal(pg_decode(d, w.b, w.n, &m, &err), NB_ERR_PROTOCOL);
+    /* Relation inside the block: xid first. */
+    w.n = 0;
+    w8(&w, 'R'); w32(&w, 901); w32(&w, 16384); ws(&w, "public"); ws(&w, "big"); w8(&w, 'd'); w16(&w, 1);
+    w8(&w, 1); ws(&w, "id"); w32(&w, 20); w32(&w, (uint32_t)-1);
+    assert_int_equal(pg_decode(d, w.b, w.n, &m, &err), NB_OK);
+    assert_int_equal(m.type, PG_MSG_RELATION);
+    assert_true(m.streamed);
+    assert_int_equal(m.xid, 901);
+    assert_int_equal(m.rel.oid, 16384);
+    assert_string_equal(m.rel.relname, "big");
+    pg_relation_cleanup(&m.rel);
+    /* Insert, Update, Delete, Truncate with the subtransaction's xid. */
+    w.n = 0;
+    w8(&w, 'I'); w32(&w, 902); w32(&w, 16384); w8(&w, 'N'); w16(&w, 1); wtext(&w, "42");
+    assert_int_equal(pg_decode(d, w.b, w.n, &m, &err), NB_OK);
+    assert_int_equal(m.type, PG_MSG_INSERT);
+    assert_int_equal(m.xid, 902);
+    assert_int_equal(m.rel_oid, 16384);
+    assert_int_equal(m.n_new, 1);
+    assert_memory_equal(m.new_cols[0].data, "42", 2);
+    for (size_t cut = 1; cut < w.n; cut++) assert_int_equal(pg_decode(d, w.b, cut, &m, &err), NB_ERR_PROTOCOL);
+    w.n = 0;
+    w8(&w, 'U'); w32(&w, 900); w32(&w, 16384); w8(&w, 'K'); w16(&w, 1); wtext(&w, "42"); w8(&w, 'N'); w16(&w, 1); wtext(&w, "43");
+    assert_int_equal(pg_decode(d, w.b, w.n, &m, &err), NB_OK);
+    assert_int_equal(m.type, PG_MSG_UPDATE);
+    assert_int_equal(m.xid, 900);
+    assert_int_equal(m.old_kind, 'K');
+    w.n = 0;
+    w8(&w, 'D'); w32(&w, 900); w32(&w, 16384); w8(&w, 'K'); w16(&w, 1); wtext(&w, "43");
+    assert_int_equal(pg_decode(d, w.b, w.n, &m, &err), NB_OK);
+    assert_int_equal(m.type, PG_MSG_DELETE);
+    w.n = 0;
+    w8(&w, 'T'); w32(&w, 900); w32(&w, 1); w8(&w, 0); w32(&w, 16384);
+    assert_int_equal(pg_decode(d, w.b, w.n, &m, &err), NB_OK);
+    assert_int_equal(m.type, PG_MSG_TRUNCATE);
+    assert_int_equal(m.n_rels, 1);
+    assert_int_equal(m.rel_oids[0], 16384);
+    /* Stop ends the block: the same Insert bytes no longer parse as a version-1 Insert. */
+    w.n = 0;
+    w8(&w, 'E');
+    assert_int_equal(pg_decode(d, w.b, w.n, &m, &err), NB_OK);
+    assert_int_equal(m.type, PG_MSG_STREAM_STOP);
+    assert_false(d->in_stream);
+    w.n = 0;
+    w8(&w, 'I'); w32(&w, 16384); w8(&w, 'N'); w16(&w, 1); wtext(&w, "42");
+    assert_int_equal(pg_decode(d, w.b, w.n, &m, &err), NB_OK);
+    assert_false(m.streamed);
+    assert_int_equal(m.rel_oid, 16384);
+    /* Stream Commit: xid, flags, commit LSN, end LSN, commit time. */
+    w.n = 0;
+    w8(&w, 'c'); w32(&w, 900); w8(&w, 0); w64(&w, 0x3000); w64(&w, 0x3028); w64(&w, 777);
+    assert_int_equal(pg_decode(d, w.b, w.n, &m, &err), NB_OK);
+    assert_int_equal(m.type, PG_MSG_STREAM_COMMIT);
+    assert_int_equal(m.xid, 900);
+    assert_true(m.commit_lsn == 0x3000 && m.end_lsn == 0x3028 && m.commit_time == 777);
+    for (size_t cut = 1; cut < w.n; cut++) assert_int_equal(pg_decode(d, w.b, cut, &m, &err), NB_ERR_PROTOCOL);
+    /* Stream Abort: xid, subtransaction xid. */
+    w.n = 0;
+    w8(&w, 'A'); w32(&w, 900); w32(&w, 902);
+    assert_int_equal(pg_decode(d, w.b, w.n, &m, &err), NB_OK);
+    assert_int_equal(m.type, PG_MSG_STREAM_ABORT);
+    assert_int_equal(m.xid, 900);
+    assert_int_equal(m.subxid, 902);
+    for (size_t cut = 1; cut < w.n; cut++) assert_int_equal(pg_decode(d, w.b, cut, &m, &err), NB_ERR_PROTOCOL);
+    free(d->rel_oids);
+    free(d);
+}
+
+static void spill_expect(struct pg_spill *sp, const char *const *want, size_t n)
+{
+    struct nb_error err;
+    assert_int_equal(pg_spill_rewind(sp, &err), NB_OK);
+    for (size_t i = 0; i < n; i++) {
+        const uint8_t *msg;
+        size_t len;
+        assert_int_equal(pg_spill_next(sp, &msg, &len, &err), NB_OK);
+        assert_int_equal(len, strlen(want[i]));
+        assert_memory_equal(msg, want[i], len);
+    }
+    const uint8_t *msg;
+    size_t len;
+    assert_int_equal(pg_spill_next(sp, &msg, &len, &err), NB_DONE);
+}
+
+static nb_status spill_add(struct pg_spill *sp, uint32_t xid, const char *s)
+{
+    struct nb_error err;
+    return pg_spill_add(sp, xid, (const uint8_t *)s, strlen(s), &err);
+}
+
+/* A streamed transaction's changes: kept in order, a rolled-back subtransaction (and what nests
+ * in it) dropped, the rest replayed; a whole abort drops all. */
+static void test_spill(void **state)
+{
+    char dir[] = "/tmp/nb-spill-test-XXXXXX";
+    assert_non_null(mkdtemp(dir));
+    struct nb_error err;
+    struct pg_spill *sp;
+    assert_int_equal(pg_spill_create(&sp, 900, dir, &err), NB_OK);
+    assert_int_equal(pg_spill_xid(sp), 900);
+    assert_int_equal(spill_add(sp, 900, "top-1"), NB_OK);
+    assert_int_equal(spill_add(sp, 901, "sub901-1"), NB_OK);       /* SAVEPOINT a */
+    assert_int_equal(spill_add(sp, 902, "sub902-1"), NB_OK);       /* SAVEPOINT b inside a */
+    assert_int_equal(spill_add(sp, 902, "sub902-2"), NB_OK);
+    assert_int_equal(pg_spill_abort_sub(sp, 902, &err), NB_OK);    /* ROLLBACK TO b */
+    assert_int_equal(spill_add(sp, 901, "sub901-2"), NB_OK);       /* RELEASE b, back in a */
+    assert_int_equal(spill_add(sp, 903, "sub903-1"), NB_OK);       /* SAVEPOINT c */
+    assert_int_equal(pg_spill_abort_sub(sp, 903, &err), NB_OK);    /* ROLLBACK TO c */
+    assert_int_equal(pg_spill_abort_sub(sp, 777, &err), NB_OK);    /* made no change: nothing to drop */
+    assert_int_equal(spill_add(sp, 900, "top-2"), NB_OK);          /* RELEASE a */
+    /* The file was created and unlinked at once: the directory stays empty. */
+    assert_int_equal(rmdir(dir), 0);
+    const char *want[] = {"top-1", "sub901-1", "sub901-2", "top-2"};
+    spill_expect(sp, want, 4);
+    assert_int_not_equal(spill_add(sp, 900, "late"), NB_OK);   /* no change after the commit */
+    pg_spill_destroy(sp);
+
+    assert_int_equal(pg_spill_create(&sp, 5, NULL, &err), NB_OK);
+    for (int i = 0; i < 20000; i++) assert_int_equal(spill_add(sp, 5, "a change of a large transaction"), NB_OK);
+    assert_int_equal(pg_spill_abort_sub(sp, 5, &err), NB_OK);    /* the whole transaction */
+    spill_expect(sp, NULL, 0);
+    pg_spill_destroy(sp);
+    pg_spill_destroy(NULL);
+    assert_int_not_equal(pg_spill_create(&sp, 6, "/nonexistent/dir", &err), NB_OK);
+    assert_null(sp);
+}
+
+/* The lag op: seconds from the commit of the oldest change received but not yet durable (emitted
+ * batches not acknowledged, the batch being filled) to the server's clock; 0 when all is durable. */
+static void test_lag(void **state)
+{
+    struct pg_source s;
+    memset(&s, 0, sizeof s);
+    struct pg_table t[2];
+    memset(t, 0, sizeof t);
+    s.tables = t;
+    s.ntables = 2;
+    double lag = -1;
+    assert_false(pg_cdc_lag(&s, &lag));   /* not streaming yet (snapshot phase) */
+    s.streaming = true;
+    assert_true(pg_cdc_lag(&s, &lag));
+    assert_true(lag == 0);                 /* nothing outstanding: caught up */
+    struct pg_outstanding out[2] = {{.seq = 1, .hold = 10, .commit_time = 1000000}, {.seq = 2, .hold = 20, .commit_time = 4000000}};
+    t[1].out = out;
+    t[1].n_out = 2;
+    assert_false(pg_cdc_lag(&s, &lag));   /* no server time yet: unknown */
+    s.server_time = 3500000;
+    assert_true(pg_cdc_lag(&s, &lag));
+    assert_true(lag > 2.49 && lag < 2.51);
+    t[1].out = out + 1;                    /* the first batch acknowledged */
+    t[1].n_out = 1;
+    assert_true(pg_cdc_lag(&s, &lag));
+    assert_true(lag == 0);                 /* a clock behind the commit time never gives a negative lag */
+    s.server_time = 9000000;
+    assert_true(pg_cdc_lag(&s, &lag));
+    assert_true(lag > 4.99 && lag < 5.01);
+}
+
 int main(void)
 {
     dec = calloc(1, sizeof *dec);
@@ -271,6 +457,8 @@ int main(void)
         cmocka_unit_test(test_begin_commit),  cmocka_unit_test(test_relation_and_changes),
         cmocka_unit_test(test_copy_framing),  cmocka_unit_test(test_copy_text_rows),
         cmocka_unit_test(test_values),        cmocka_unit_test(test_type_map),
+        cmocka_unit_test(test_stream_messages), cmocka_unit_test(test_spill),
+        cmocka_unit_test(test_lag),
     };
     int rc = cmocka_run_group_tests(tests, NULL, NULL);
     free(dec->rel_oids);
