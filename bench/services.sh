@@ -208,6 +208,30 @@ Y
   row "pg cdc: UPDATE of $ROWS rows -> ndjson (until: now)" "$ROWS" "nebula (lag ${cl:-?} s)" "$cw" "$cr" "$bytes" "1.00"
   row "pg cdc: UPDATE of $ROWS rows -> ndjson (until: now)" "$ROWS" "pg_recvlogical, test_decoding to a file (lag ${rl:-?} s)" "$rw" "$rr" "$bytes" "$(ratio "$rw" "$cw")"
   [ -n "$cl" ] && NOTES+=("PostgreSQL CDC: $(awk -v r="$ROWS" -v w="$cw" 'BEGIN { printf "%.0f", r / w }') changes/s delivered; lag from the UPDATE's commit to nebula's exit $cl s (median).")
+
+  # CDC into a merge destination (a replica table kept in sync by key): one UPDATE of every row per
+  # timed run, drained with until: now; the first run copies the snapshot (untimed). Its own slot,
+  # created here, so the earlier UPDATEs are not in it.
+  cat > "$W/pgcdc/merge.yaml" <<Y
+name: bench-pg-merge
+source: { type: postgres, url: "$URL1", tables: [public.users], mode: cdc, cdc: { slot: nebula_bench_merge, publication: nebula_bench, until: now } }
+destination: { type: postgres, url: "$URL2", schema: public, table: users_merge, mode: merge, primary_key: [id] }
+state: { path: "$W/pgcdc/merge.state.json" }
+Y
+  local mw="" mr=""
+  say "PostgreSQL CDC -> merge: initial snapshot"
+  if "$NEBULA" run -c "$W/pgcdc/merge.yaml" --progress never --log-level warn > "$W/cmd.out" 2> "$W/cmd.err"; then
+    pre_merge() { "$PGBIN/psql" "${P[@]}" -d db1 -c "UPDATE users SET age = age + 1" || return 1; }
+    sum_age() { "$PGBIN/psql" "${P[@]}" -At -d "$1" -c "SELECT sum(age) FROM $2"; }
+    if measure pre_merge "$NEBULA" run -c "$W/pgcdc/merge.yaml" --progress never --log-level warn \
+       && check "pg merge replica ages" "$(sum_age db1 users)" "$(sum_age db2 users_merge)"; then
+      mw=$M_WALL mr=$M_RSS
+    fi
+  else
+    say "FAILED: pg merge initial run"; tail -5 "$W/cmd.err" >&2
+  fi
+  row "pg cdc: UPDATE of $ROWS rows -> postgres merge (until: now)" "$ROWS" "nebula" "$mw" "$mr" "$bytes" "1.00"
+  [ -n "$mw" ] && NOTES+=("PostgreSQL CDC -> merge: $(awk -v r="$ROWS" -v w="$mw" 'BEGIN { printf "%.0f", r / w }') changes/s applied to a replica table by key.")
   "$ROOT/scripts/services/postgres.sh" stop "$PG_DIR" >/dev/null 2>&1 || true
   PG_DIR=""
 }
@@ -258,6 +282,10 @@ Y
      && check "mariadb ndjson lines" "$ROWS" "$(wc -l < "$W/my/users.ndjson")"; then nj_w=$M_WALL nj_r=$M_RSS; fi
   if measure pre_snap "$NEBULA" run -c "$W/my/snap-csv.yaml" --progress never --log-level warn \
      && check "mariadb csv lines" "$((ROWS + 1))" "$(wc -l < "$W/my/users.csv")"; then nc_w=$M_WALL nc_r=$M_RSS; fi
+  # the default above reads the table with 2 connections (workers: 2, chunks in parallel); one:
+  local n1_w="" n1_r=""
+  if measure pre_snap "$NEBULA" run -c "$W/my/snap-ndjson.yaml" --workers 1 --progress never --log-level warn \
+     && check "mariadb ndjson lines (one connection)" "$ROWS" "$(wc -l < "$W/my/users.ndjson")"; then n1_w=$M_WALL n1_r=$M_RSS; fi
   bytes=$(stat -c %s "$W/my/users.csv" 2>/dev/null || echo -)
   pre_none() { rm -f "$W/my/client.tsv"; }
   if measure pre_none bash -c "mariadb --no-defaults -h127.0.0.1 -P$MYPORT -uroot --batch -e 'SELECT $COLS FROM bench.users' > '$W/my/client.tsv'" \
@@ -269,7 +297,8 @@ Y
   for c in ndjson csv; do
     local nw nr
     if [ $c = ndjson ]; then nw=$nj_w nr=$nj_r; else nw=$nc_w nr=$nc_r; fi
-    row "mariadb snapshot -> $c" "$ROWS" "nebula" "$nw" "$nr" "$bytes" "1.00"
+    row "mariadb snapshot -> $c" "$ROWS" "nebula (workers 2: chunks on 2 connections)" "$nw" "$nr" "$bytes" "1.00"
+    if [ $c = ndjson ]; then row "mariadb snapshot -> $c" "$ROWS" "nebula --workers 1 (one connection)" "$n1_w" "$n1_r" "$bytes" "$(ratio "$n1_w" "$nw")"; fi
     row "mariadb snapshot -> $c" "$ROWS" "mariadb --batch -e SELECT > file (TSV)" "$mb_w" "$mb_r" "$bytes" "$(ratio "$mb_w" "$nw")"
     row "mariadb snapshot -> $c" "$ROWS" "mariadb --batch --quick (TSV)" "$mq_w" "$mq_r" "$bytes" "$(ratio "$mq_w" "$nw")"
   done

@@ -2,7 +2,7 @@
 # Throwaway MariaDB servers on loopback for tests (ROW binlog, full row image and metadata, GTID).
 #   mariadb.sh start [--replica-of PORT]   prints MYPORT=.. NB_MY_DIR=.. NB_MY_PID=.. (eval-able)
 #   mariadb.sh stop DIR                    stops the server by its pid, then removes DIR
-# Accounts: root@127.0.0.1 (no password) and nebula@127.0.0.1 / 'nebula-pw' with SELECT,
+# Accounts: root@127.0.0.1 (no password) and nebula@127.0.0.1 / 'nebula-pw' with SELECT, RELOAD,
 # REPLICATION SLAVE, REPLICATION CLIENT. A replica replicates from 127.0.0.1:PORT by GTID.
 set -euo pipefail
 
@@ -29,19 +29,33 @@ start() {
   mariadb-install-db --no-defaults --user=mysql --datadir="$dir/data" \
     --auth-root-authentication-method=normal --skip-test-db --skip-name-resolve >"$dir/install.log" 2>&1 \
     || { cat "$dir/install.log" >&2; exit 1; }
-  port=$(free_port)
-  sid=$(( (port % 1000) + 1 ))
-  mariadbd --no-defaults --user=mysql --datadir="$dir/data" --bind-address=127.0.0.1 --port="$port" \
-    --socket="$dir/sock" --pid-file="$dir/pid" --server-id="$sid" --log-bin="$dir/binlog/bin" \
-    --binlog-format=ROW --binlog-row-image=FULL --binlog-row-metadata=FULL --log-slave-updates \
-    --gtid-strict-mode=ON --skip-name-resolve --innodb-buffer-pool-size=64M --innodb-log-file-size=16M \
-    --innodb-flush-log-at-trx-commit=2 --sync-binlog=0 --max-connections=50 \
-    --log-error="$dir/error.log" >/dev/null 2>&1 &
-  pid=$!
-  for _ in $(seq 1 100); do
-    if mariadb --no-defaults -uroot --socket="$dir/sock" -e "SELECT 1" >/dev/null 2>&1; then break; fi
-    kill -0 "$pid" 2>/dev/null || { cat "$dir/error.log" >&2; exit 1; }
-    sleep 0.1
+  # Several test jobs pick free ports at once: a port taken between the probe and the bind is
+  # retried with another; any other start failure removes the directory and fails.
+  local attempt up=""
+  for attempt in 1 2 3; do
+    port=$(free_port)
+    sid=$(( (port % 1000) + 1 ))
+    mariadbd --no-defaults --user=mysql --datadir="$dir/data" --bind-address=127.0.0.1 --port="$port" \
+      --socket="$dir/sock" --pid-file="$dir/pid" --server-id="$sid" --log-bin="$dir/binlog/bin" \
+      --binlog-format=ROW --binlog-row-image=FULL --binlog-row-metadata=FULL --log-slave-updates \
+      --gtid-strict-mode=ON --skip-name-resolve --innodb-buffer-pool-size=64M --innodb-log-file-size=16M \
+      --innodb-flush-log-at-trx-commit=2 --sync-binlog=0 --max-connections=50 \
+      --log-error="$dir/error.log" >/dev/null 2>&1 &
+    pid=$!
+    for _ in $(seq 1 300); do
+      if mariadb --no-defaults -uroot --socket="$dir/sock" -e "SELECT 1" >/dev/null 2>&1; then up=1; break; fi
+      kill -0 "$pid" 2>/dev/null || break
+      sleep 0.1
+    done
+    [ -n "$up" ] && break
+    kill -9 "$pid" 2>/dev/null || true
+    wait "$pid" 2>/dev/null || true
+    if [ "$attempt" -lt 3 ] && grep -q "another server running on port" "$dir/error.log" 2>/dev/null; then
+      : > "$dir/error.log"; continue
+    fi
+    cat "$dir/error.log" >&2
+    case "$dir" in /tmp/nb-mariadb.*) rm -rf "$dir" ;; esac
+    exit 1
   done
   mariadb --no-defaults -uroot --socket="$dir/sock" -e "
     SET sql_log_bin=0;

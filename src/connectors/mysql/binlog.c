@@ -243,23 +243,12 @@ nb_status my_parse_gtid_list(const struct my_event *ev, struct nb_buf *out, stru
         return r.bad ? nb_error_set(err, NB_ERR_PROTOCOL, "binlog: bad GTID_LIST event") : NB_OK;
     }
     if (ev->type == MY_EV_PREVIOUS_GTIDS) {
-        uint64_t n_sids = my_rd_le(&r, 8);
-        if (n_sids > my_rd_left(&r) / 24) return nb_error_set(err, NB_ERR_PROTOCOL, "binlog: bad PREVIOUS_GTIDS event");
-        for (uint64_t i = 0; i < n_sids; i++) {
-            const uint8_t *sid = my_rd_take(&r, 16);
-            uint64_t n_iv = my_rd_le(&r, 8);
-            if (!sid || n_iv > my_rd_left(&r) / 16) return nb_error_set(err, NB_ERR_PROTOCOL, "binlog: bad PREVIOUS_GTIDS event");
-            char u[40];
-            hex_uuid(sid, u);
-            nb_buf_printf(out, "%s%s", i ? "," : "", u);
-            for (uint64_t k = 0; k < n_iv; k++) {
-                uint64_t a = my_rd_le(&r, 8), b = my_rd_le(&r, 8); /* [a, b) */
-                if (b <= a) return nb_error_set(err, NB_ERR_PROTOCOL, "binlog: bad GTID interval in PREVIOUS_GTIDS");
-                if (b - 1 == a) nb_buf_printf(out, ":%llu", (unsigned long long)a);
-                else nb_buf_printf(out, ":%llu-%llu", (unsigned long long)a, (unsigned long long)(b - 1));
-            }
-        }
-        return r.bad ? nb_error_set(err, NB_ERR_PROTOCOL, "binlog: bad PREVIOUS_GTIDS event") : NB_OK;
+        struct my_gtid_set set;
+        my_gtid_set_init(&set);
+        nb_status st = my_gtid_set_decode(&set, ev->body, ev->body_len, err);
+        if (st == NB_OK) my_gtid_set_text(&set, out);
+        my_gtid_set_cleanup(&set);
+        return st == NB_OK ? NB_OK : nb_error_prefix(err, "PREVIOUS_GTIDS: ");
     }
     return nb_error_set(err, NB_ERR_INTERNAL, "binlog: event type %u is not a GTID list", ev->type);
 }
@@ -533,6 +522,7 @@ void my_image_init(struct my_image *im)
 {
     memset(im, 0, sizeof *im);
     nb_buf_init(&im->text);
+    nb_arena_init(&im->scratch, 4096);
 }
 
 void my_image_cleanup(struct my_image *im)
@@ -542,6 +532,7 @@ void my_image_cleanup(struct my_image *im)
     free(im->len);
     free(im->mismatch);
     nb_buf_cleanup(&im->text);
+    nb_arena_cleanup(&im->scratch);
     memset(im, 0, sizeof *im);
 }
 
@@ -563,22 +554,45 @@ static nb_status image_size(struct my_image *im, size_t n, struct nb_error *err)
     return NB_OK;
 }
 
+/* The diff vector of a partial JSON column applied to its before value. */
+static nb_status partial_json(struct my_rd *r, const struct my_table *t, size_t i, const struct my_image *before,
+                              struct my_image *im, struct nb_error *err)
+{
+    const struct my_column *c = &t->cols[i];
+    size_t lb = c->meta;
+    if (lb < 1 || lb > 4) return nb_error_set(err, NB_ERR_PROTOCOL, "binlog: bad JSON length size %zu", lb);
+    size_t n = (size_t)my_rd_le(r, lb);
+    const uint8_t *p = my_rd_take(r, n);
+    if (!p) return nb_error_set(err, NB_ERR_PROTOCOL, "binlog: JSON diff longer than its row");
+    if (!before || i >= before->n || before->state[i] != 2)
+        return nb_error_set(err, NB_ERR_PROTOCOL, "binlog: a partial JSON update without the column's before value "
+                                                  "(binlog_row_image=FULL is needed)");
+    nb_arena_reset(&im->scratch);
+    return my_json_apply_diff(before->text.data + before->off[i], before->len[i], p, n, &im->scratch, &im->text, err);
+}
+
+/* A row image; for the after image of a partial update, `partial` marks (one bit per JSON column
+ * of the table) the JSON columns that hold a diff against `before` rather than a value. */
 static nb_status read_image(struct my_rd *r, const struct my_table *t, const uint8_t *present, size_t n_present,
-                            struct my_image *im, struct nb_error *err)
+                            struct my_image *im, const uint8_t *partial, const struct my_image *before,
+                            struct nb_error *err)
 {
     nb_status s = image_size(im, t->n_cols, err);
     if (s != NB_OK) return s;
     const uint8_t *nulls = my_rd_take(r, (n_present + 7) / 8);
     if (!nulls) return nb_error_set(err, NB_ERR_PROTOCOL, "binlog: row of %s.%s ends before its null bitmap", t->db, t->name);
-    size_t k = 0;
+    size_t k = 0, json = 0;
     for (size_t i = 0; i < t->n_cols; i++) {
+        /* the partial bits count every JSON column, present in the image or not */
+        bool is_partial = false;
+        if (t->cols[i].type == MY_T_JSON) { is_partial = partial && ((partial[json / 8] >> (json % 8)) & 1); json++; }
         if (!((present[i / 8] >> (i % 8)) & 1)) continue;
         bool is_null = (nulls[k / 8] >> (k % 8)) & 1;
         k++;
         if (is_null) { im->state[i] = 1; continue; }
         size_t start = im->text.len;
         bool mm = false;
-        s = my_value_text(&t->cols[i], r, &im->text, &mm, err);
+        s = is_partial ? partial_json(r, t, i, before, im, err) : my_value_text(&t->cols[i], r, &im->text, &mm, err);
         if (s != NB_OK) return nb_error_prefix(err, "%s.%s column %zu: ", t->db, t->name, i + 1);
         if (im->text.oom) return nb_buf_status(&im->text, err);
         im->state[i] = 2;
@@ -619,30 +633,32 @@ nb_status my_parse_rows(const struct my_event *ev, const struct my_table *t, str
     const uint8_t *present1 = my_rd_take(&r, bm), *present2 = present1;
     if (kind == 'u') present2 = my_rd_take(&r, bm);
     if (!present1 || !present2) return nb_error_set(err, NB_ERR_PROTOCOL, "binlog: truncated rows event for %s.%s", t->db, t->name);
-    size_t np1 = 0, np2 = 0;
+    size_t np1 = 0, np2 = 0, n_json = 0;
     for (size_t i = 0; i < t->n_cols; i++) {
         np1 += (present1[i / 8] >> (i % 8)) & 1;
         np2 += (present2[i / 8] >> (i % 8)) & 1;
+        n_json += t->cols[i].type == MY_T_JSON;
     }
     while (my_rd_left(&r) > 0) {
         nb_status s;
         size_t at = r.off;
         if (kind == 'c') {
-            s = read_image(&r, t, present1, np1, after, err);
+            s = read_image(&r, t, present1, np1, after, NULL, NULL, err);
             if (s == NB_OK) s = fn(ud, kind, NULL, after, err);
         } else if (kind == 'd') {
-            s = read_image(&r, t, present1, np1, before, err);
+            s = read_image(&r, t, present1, np1, before, NULL, NULL, err);
             if (s == NB_OK) s = fn(ud, kind, before, NULL, err);
         } else {
-            s = read_image(&r, t, present1, np1, before, err);
+            s = read_image(&r, t, present1, np1, before, NULL, NULL, err);
+            const uint8_t *pbits = NULL;
             if (s == NB_OK && partial) {
+                /* value_options; bit 0 (PARTIAL_JSON_UPDATES): a bitmap of the table's JSON
+                 * columns follows, set for those whose after value is a diff */
                 uint64_t opts = my_rd_lenenc(&r);
-                if (opts & 1)
-                    return nb_error_set(err, NB_ERR_UNSUPPORTED,
-                                        "binlog: partial JSON updates on %s.%s are not supported: set "
-                                        "binlog_row_value_options='' on the server", t->db, t->name);
+                if ((opts & 1) && !(pbits = my_rd_take(&r, (n_json + 7) / 8)))
+                    return nb_error_set(err, NB_ERR_PROTOCOL, "binlog: truncated rows event for %s.%s", t->db, t->name);
             }
-            if (s == NB_OK) s = read_image(&r, t, present2, np2, after, err);
+            if (s == NB_OK) s = read_image(&r, t, present2, np2, after, pbits, before, err);
             if (s == NB_OK) s = fn(ud, kind, before, after, err);
         }
         if (s != NB_OK) return s;

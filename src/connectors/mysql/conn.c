@@ -357,13 +357,14 @@ nb_status my_check(void *self, struct nb_error *err)
     struct nb_buf problems;
     nb_buf_init(&problems);
     /* grants */
-    bool repl_slave = false, repl_client = false, select_ok = false;
+    bool repl_slave = false, repl_client = false, select_ok = false, reload = false;
     if (mysql_query(db, "SHOW GRANTS FOR CURRENT_USER()") == 0) {
         MYSQL_RES *r = mysql_store_result(db);
         MYSQL_ROW row;
         while (r && (row = mysql_fetch_row(r))) {
             const char *g = row[0] ? row[0] : "";
-            if (strstr(g, "ALL PRIVILEGES ON *.*")) repl_slave = repl_client = select_ok = true;
+            if (strstr(g, "ALL PRIVILEGES ON *.*")) repl_slave = repl_client = select_ok = reload = true;
+            if (strstr(g, "RELOAD")) reload = true;
             if (strstr(g, "REPLICATION SLAVE") || strstr(g, "REPLICATION REPLICA")) repl_slave = true;
             if (strstr(g, "REPLICATION CLIENT") || strstr(g, "BINLOG MONITOR")) repl_client = true;
             if (strstr(g, "SELECT")) select_ok = true;
@@ -374,6 +375,14 @@ nb_status my_check(void *self, struct nb_error *err)
     if (src->set.mode == MY_CDC) {
         if (!repl_slave) nb_buf_printf(&problems, "\n- missing REPLICATION SLAVE: GRANT REPLICATION SLAVE ON *.* TO '%s'@'<host>'", src->set.user);
         if (!repl_client) nb_buf_printf(&problems, "\n- missing REPLICATION CLIENT (MariaDB: BINLOG MONITOR): GRANT REPLICATION CLIENT ON *.* TO '%s'@'<host>'", src->set.user);
+        /* the consistent snapshot's FLUSH TABLES WITH READ LOCK: always on MySQL, on MariaDB
+         * only to read chunks of one table on several connections */
+        if (!reload && !src->mariadb)
+            nb_buf_printf(&problems, "\n- missing RELOAD (a consistent snapshot takes FLUSH TABLES WITH READ LOCK for a moment): "
+                          "GRANT RELOAD ON *.* TO '%s'@'<host>'", src->set.user);
+        else if (!reload)
+            NB_WARN("mysql", "no RELOAD privilege: a cdc snapshot reads each table on one connection (GRANT RELOAD ON *.* "
+                    "TO '%s'@'<host>' lets several connections read chunks of one table)", src->set.user);
         if ((st = my_query_value(db, "SELECT @@log_bin", v, sizeof v, &found, err)) != NB_OK) goto fail;
         if (strcmp(v, "1") != 0) nb_buf_puts(&problems, "\n- binary log is off: start the server with --log-bin");
         if ((st = my_query_value(db, "SELECT @@binlog_format", v, sizeof v, &found, err)) != NB_OK) goto fail;
@@ -452,12 +461,11 @@ static nb_status src_read(void *self, struct nb_batch **out, struct nb_error *er
         src->streaming = false;
         src->force_snapshot = true;
         src->snapshot_begun = false;
-        src->snap_table = 0;
         src->position_lost = false;
         for (size_t i = 0; i < src->n_tables; i++) {
             struct my_tinfo *t = &src->tables[i];
-            t->snapshot_needed = t->snapshot_done = t->started = t->has_saved = false;
-            t->after_pk = NULL;
+            t->snapshot_needed = t->snapshot_done = t->has_saved = false;
+            t->n_ranges = 0;
             nb_batch_destroy(t->pending);
             t->pending = NULL;
             t->committed_rows = 0;
@@ -474,6 +482,12 @@ static bool src_progress(void *self, uint64_t *done, uint64_t *total)
     *done = src->rows_done;
     *total = 0;
     return true;
+}
+
+static bool src_lag(void *self, double *seconds)
+{
+    struct my_src *src = self;
+    return src->set.mode == MY_CDC && my_stream_lag(src, seconds);
 }
 
 static void src_close(void *self)
@@ -496,6 +510,7 @@ static const struct nb_source_ops mysql_source = {
     .read = src_read,
     .ack = NULL,
     .progress = src_progress,
+    .lag = src_lag,
     .close = src_close,
 };
 

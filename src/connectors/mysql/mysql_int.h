@@ -123,6 +123,33 @@ nb_status my_parse_gtid(const struct my_event *ev, uint32_t server_id, struct my
 /* MariaDB GTID_LIST / MySQL PREVIOUS_GTIDS as text ("0-1-5,1-2-7" / "uuid:1-5:7-9,..."). */
 nb_status my_parse_gtid_list(const struct my_event *ev, struct nb_buf *out, struct nb_error *err);
 
+/* A MySQL GTID set: per source UUID (SID), sorted disjoint intervals [start, end). */
+struct my_gtid_iv { uint64_t start, end; };
+struct my_gtid_sid {
+    uint8_t sid[16];
+    struct my_gtid_iv *iv;
+    size_t n, cap;
+};
+struct my_gtid_set {
+    struct my_gtid_sid *sids;
+    size_t n, cap;
+};
+void my_gtid_set_init(struct my_gtid_set *s);
+void my_gtid_set_cleanup(struct my_gtid_set *s);
+/* Add the text form ("3e11fa47-71ca-11e1-9e33-c80aa9429562:1-5:7, ...") to s. */
+nb_status my_gtid_set_parse(struct my_gtid_set *s, const char *text, struct nb_error *err);
+nb_status my_gtid_set_add(struct my_gtid_set *s, const uint8_t sid[16], uint64_t gno, struct nb_error *err);
+void my_gtid_set_text(const struct my_gtid_set *s, struct nb_buf *out);
+/* The binary form of PREVIOUS_GTIDS events and COM_BINLOG_DUMP_GTID. */
+void my_gtid_set_encode(const struct my_gtid_set *s, struct nb_buf *out);
+nb_status my_gtid_set_decode(struct my_gtid_set *s, const uint8_t *p, size_t n, struct nb_error *err);
+/* COM_BINLOG_DUMP_GTID (0x1e) arguments after the command byte: flags (BINLOG_THROUGH_GTID),
+ * server_id, binlog name length + name, position, GTID data length + encoded set. */
+#define MY_COM_BINLOG_DUMP_GTID 0x1e
+#define MY_DUMP_THROUGH_GTID 0x04
+void my_dump_gtid_request(uint32_t server_id, const char *file, uint64_t pos, const struct my_gtid_set *s,
+                          struct nb_buf *out);
+
 /* TABLE_MAP into t (t->arena must be initialised; it is reset). */
 nb_status my_parse_table_map(const struct my_event *ev, struct my_table *t, struct nb_error *err);
 uint64_t my_rows_table_id(const struct my_event *ev);
@@ -138,6 +165,7 @@ struct my_image {
     uint32_t *off, *len;
     uint8_t *mismatch;      /* text does not fit the column's type (zero dates) */
     struct nb_buf text;
+    struct nb_arena scratch; /* partial JSON updates: the documents being patched */
 };
 void my_image_init(struct my_image *im);
 void my_image_cleanup(struct my_image *im);
@@ -145,8 +173,9 @@ void my_image_cleanup(struct my_image *im);
 /* Called per row: kind 'c' insert (after), 'u' update (before, after), 'd' delete (before). */
 typedef nb_status (*my_row_fn)(void *ud, char kind, const struct my_image *before, const struct my_image *after,
                                struct nb_error *err);
-/* Decode WRITE/UPDATE/DELETE_ROWS v1/v2 (and MySQL PARTIAL_UPDATE_ROWS without partial JSON) for
- * table t. before/after are scratch images owned by the caller. */
+/* Decode WRITE/UPDATE/DELETE_ROWS v1/v2 and MySQL PARTIAL_UPDATE_ROWS (JSON diffs applied to the
+ * before value, so `after` holds full values) for table t. before/after are scratch images owned
+ * by the caller. */
 nb_status my_parse_rows(const struct my_event *ev, const struct my_table *t, struct my_image *before,
                         struct my_image *after, my_row_fn fn, void *ud, struct nb_error *err);
 
@@ -155,6 +184,10 @@ nb_status my_parse_rows(const struct my_event *ev, const struct my_table *t, str
  * the text is kept but does not fit c->nb (zero dates). */
 nb_status my_value_text(const struct my_column *c, struct my_rd *r, struct nb_buf *out, bool *mismatch,
                         struct nb_error *err);
+/* Apply a MySQL JSON diff vector (PARTIAL_UPDATE_ROWS) to the JSON text `before`; the full
+ * after value is appended to out as JSON text. Documents are built in arena a. */
+nb_status my_json_apply_diff(const char *before, size_t before_len, const uint8_t *diff, size_t diff_len,
+                             struct nb_arena *a, struct nb_buf *out, struct nb_error *err);
 /* MySQL binary JSON to JSON text. */
 nb_status my_json_binary_to_text(const uint8_t *p, size_t n, struct nb_buf *out, struct nb_error *err);
 /* Our type for a column from the catalog's DATA_TYPE / COLUMN_TYPE ("int", "int(10) unsigned",

@@ -1,6 +1,6 @@
 /* Source positions as JSON: {"gtid":"0-1-42","file":"bin.000003","pos":1234} for the binlog, plus
- * "pk":[..] (the last key copied by a snapshot still running), "cursor" (incremental) and
- * "done" (a full refresh that finished). */
+ * "ranges":[[after,upto],..] (the key ranges a snapshot still running has left to copy), "cursor"
+ * (incremental) and "done" (a full refresh that finished). */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -23,12 +23,9 @@ void my_pos_json(const struct my_pos *p, struct nb_buf *out)
     }
 }
 
-bool my_pos_parse(const char *json, struct my_pos *p, char ***pk, size_t *n_pk, char **cursor, bool *done,
-                  struct nb_arena *a)
+bool my_pos_parse(const char *json, struct my_pos *p, char **cursor, bool *done, struct nb_arena *a)
 {
     memset(p, 0, sizeof *p);
-    *pk = NULL;
-    *n_pk = 0;
     *cursor = NULL;
     *done = false;
     if (!json) return false;
@@ -44,19 +41,55 @@ bool my_pos_parse(const char *json, struct my_pos *p, char ***pk, size_t *n_pk, 
         if (pos) nb_json_u64(pos, &p->pos);
         if (c) *cursor = nb_arena_strdup(a, c);
         nb_json_get_bool(v, "done", done);
-        const struct nb_json *k = nb_json_get(v, "pk");
-        if (k && k->kind == NB_JSON_ARRAY && k->u.array.count) {
-            *pk = nb_arena_alloc(a, k->u.array.count * sizeof(char *));
-            for (size_t i = 0; *pk && i < k->u.array.count; i++) {
-                const struct nb_json *e = k->u.array.items[i];
-                (*pk)[i] = e->kind == NB_JSON_STRING ? nb_arena_strndup(a, e->u.string.ptr, e->u.string.len) : NULL;
-                if (!(*pk)[i]) { ok = false; break; }
-            }
-            if (*pk && ok) *n_pk = k->u.array.count;
-        }
     }
     nb_arena_cleanup(&tmp);
     return ok;
+}
+
+/* A range bound: null, or a list of exactly t->n_pk strings (copied to t->arena). */
+static bool parse_bound(const struct nb_json *e, struct my_tinfo *t, char ***out)
+{
+    *out = NULL;
+    if (e->kind == NB_JSON_NULL) return true;
+    if (e->kind != NB_JSON_ARRAY || !t->n_pk || e->u.array.count != t->n_pk) return false;
+    char **k = nb_arena_alloc(&t->arena, t->n_pk * sizeof(char *));
+    if (!k) return false;
+    for (size_t i = 0; i < t->n_pk; i++) {
+        const struct nb_json *s = e->u.array.items[i];
+        if (s->kind != NB_JSON_STRING || !(k[i] = nb_arena_strndup(&t->arena, s->u.string.ptr, s->u.string.len)))
+            return false;
+    }
+    *out = k;
+    return true;
+}
+
+int my_pos_ranges(const char *json, struct my_tinfo *t)
+{
+    if (!json) return 0;
+    struct nb_arena tmp;
+    nb_arena_init(&tmp, 4096);
+    struct nb_json *v = NULL;
+    int res = 0;
+    if (nb_json_parse(json, strlen(json), &tmp, &v, NULL) == NB_OK && v && v->kind == NB_JSON_OBJECT) {
+        const struct nb_json *r = nb_json_get(v, "ranges"), *k = nb_json_get(v, "pk");
+        size_t keep = t->n_ranges;
+        if (r) {
+            res = r->kind == NB_JSON_ARRAY && r->u.array.count ? 1 : -1;
+            for (size_t i = 0; res == 1 && i < r->u.array.count; i++) {
+                const struct nb_json *e = r->u.array.items[i];
+                char **after, **upto;
+                if (e->kind != NB_JSON_ARRAY || e->u.array.count != 2 || !parse_bound(e->u.array.items[0], t, &after) ||
+                    !parse_bound(e->u.array.items[1], t, &upto) || !my_range_add(t, after, upto))
+                    res = -1;
+            }
+        } else if (k) {
+            char **after;
+            res = parse_bound(k, t, &after) && after && my_range_add(t, after, NULL) ? 1 : -1;
+        }
+        if (res < 0) t->n_ranges = keep;
+    }
+    nb_arena_cleanup(&tmp);
+    return res;
 }
 
 bool my_pos_columns(const char *json, struct my_hist *h)

@@ -40,6 +40,17 @@ struct my_pos {
     uint64_t pos;
 };
 
+/* A primary-key range a snapshot still has to copy: keys > after and <= upto (NULL: unbounded).
+ * `after` moves forward as batches are handed to the engine, so a saved position lists exactly
+ * what is left. An unclaimed range without upper bound is the rest of the table: parallel readers
+ * cut chunks of chunk_size rows off its front. */
+struct my_range {
+    char **after, **upto;               /* n_pk key values as text (tinfo arena), or NULL */
+    bool claimed;                       /* a reader has it */
+};
+
+struct my_snap_worker;
+
 struct my_tinfo {
     char *db, *name, *stream;           /* stream = "db.table" */
     struct my_column *cols;
@@ -50,8 +61,11 @@ struct my_tinfo {
     struct nb_schema *schema;           /* current output schema */
     struct nb_arena arena;
     /* progress */
-    bool snapshot_needed, snapshot_done, started, ended;
-    char **after_pk;                    /* keyset: resume after these key values (text) */
+    bool snapshot_needed, snapshot_done;
+    struct my_range **ranges;           /* what the snapshot has left to copy (arena) */
+    size_t n_ranges, cap_ranges;
+    bool splitting;                     /* a reader is finding the end of the next chunk */
+    struct my_snap_worker *owner;       /* per-table snapshots: the connection that reads it */
     char *cursor_value;                 /* incremental: rows with cursor > this */
     struct my_pos saved;                /* CDC: position saved for this stream (skip up to it) */
     bool has_saved;
@@ -61,7 +75,6 @@ struct my_tinfo {
     size_t committed_rows;
 };
 
-struct my_snap_worker;
 struct my_snap_pool;
 
 struct my_src {
@@ -75,10 +88,8 @@ struct my_src {
     size_t n_tables;
     size_t batch_size;
     /* snapshot */
-    size_t snap_table;                  /* next table to claim (serial) */
     bool snapshot_begun;
-    struct my_snap_worker *serial;      /* the one reader when not in parallel */
-    struct my_snap_pool *pool;          /* parallel readers */
+    struct my_snap_pool *pool;          /* the snapshot's readers (one runs inline) */
     uint64_t rows_done;
     /* stream */
     bool streaming;
@@ -123,8 +134,13 @@ void my_snapshot_value(const struct my_column *c, const char *p, size_t n, struc
 
 /* position.c */
 void my_pos_json(const struct my_pos *p, struct nb_buf *out);
-bool my_pos_parse(const char *json, struct my_pos *p, char ***pk, size_t *n_pk, char **cursor, bool *snapshot_done,
-                  struct nb_arena *a);
+bool my_pos_parse(const char *json, struct my_pos *p, char **cursor, bool *snapshot_done, struct nb_arena *a);
+/* The key ranges a snapshot still has to copy, from a saved position ("ranges":[[after,upto],..],
+ * each bound a list of key values or null; or the older "pk":[..], one range after it), appended
+ * to t's list: 1 loaded, 0 the position has none, -1 it has some that do not fit t's key. */
+int my_pos_ranges(const char *json, struct my_tinfo *t);
+/* Append a range to t's list (t->arena); NULL when out of memory. */
+struct my_range *my_range_add(struct my_tinfo *t, char **after, char **upto);
 /* The "columns" list of a saved position into h; false when it has none. */
 bool my_pos_columns(const char *json, struct my_hist *h);
 /* <0, 0, >0; GTIDs compared by sequence within a domain when both have them, else file:pos. */
@@ -134,5 +150,8 @@ int my_pos_cmp(const struct my_pos *a, const struct my_pos *b);
 nb_status my_stream_start(struct my_src *src, struct nb_error *err);
 nb_status my_stream_read(struct my_src *src, struct nb_batch **out, struct nb_error *err);
 void my_stream_stop(struct my_src *src);
+/* Seconds between now and the commit time of the last transaction read while the server has
+ * more to send (0 once it has sent everything); false before the first commit. */
+bool my_stream_lag(struct my_src *src, double *seconds);
 
 #endif

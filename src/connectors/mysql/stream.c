@@ -48,6 +48,15 @@ struct my_stream {
     size_t n_ready, ready_head, ready_cap;
     uint64_t last_flush_ms, last_refresh_ms;
     uint32_t outer_next_pos;    /* position of the TRANSACTION_PAYLOAD being unpacked */
+    /* lag: commit time of the last transaction read, and whether the server has sent all it has
+     * (a heartbeat outside a transaction, or the `until` position reached) */
+    int64_t txn_ts_us, last_commit_us;
+    bool caught_up;
+    /* MySQL: the executed GTID set, kept up per transaction (the position to resume or fail
+     * over from), and whether this connection runs its own COM_BINLOG_DUMP_GTID */
+    struct my_gtid_set myset;
+    struct nb_buf gtid_text;
+    bool own_dump, failing_over;
     bool finishing;
     struct my_src *src;
 };
@@ -322,8 +331,10 @@ static void begin_txn(struct my_stream *s, const struct my_event *ev, const stru
     if (g && g->commit_ts_us) {
         uint32_t secs = (uint32_t)(g->commit_ts_us / 1000000);
         format_ts(secs, s->txn_ts, sizeof s->txn_ts);
+        s->txn_ts_us = g->commit_ts_us;
     } else {
         format_ts(ev->timestamp, s->txn_ts, sizeof s->txn_ts);
+        s->txn_ts_us = (int64_t)ev->timestamp * 1000000;
     }
     /* the position this transaction commits to, for skipping what a stream already has */
     memset(&s->txn_pos, 0, sizeof s->txn_pos);
@@ -355,13 +366,27 @@ static bool until_reached(struct my_src *src, const char *file, uint64_t pos)
 static nb_status commit_txn(struct my_src *src, struct my_stream *s, const struct my_event *ev, struct nb_error *err)
 {
     if (s->txn_has_gtid && !s->txn_gtid.mysql) gtid_state_apply(s, &s->txn_gtid);
+    if (s->txn_has_gtid && s->txn_gtid.mysql) {
+        nb_status st = my_gtid_set_add(&s->myset, s->txn_gtid.sid, s->txn_gtid.seq, err);
+        if (st != NB_OK) return st;
+    }
     s->in_txn = false;
     s->txn_has_gtid = false;
-    char g[512];
-    gtid_state_text(s, g, sizeof g);
-    snprintf(src->cur_pos.gtid, sizeof src->cur_pos.gtid, "%s", g);
+    if (s->myset.n) {
+        /* a set too long for the position is left out: the resume goes by file:pos */
+        nb_buf_reset(&s->gtid_text);
+        my_gtid_set_text(&s->myset, &s->gtid_text);
+        bool fits = nb_buf_status(&s->gtid_text, NULL) == NB_OK && s->gtid_text.len < sizeof src->cur_pos.gtid;
+        snprintf(src->cur_pos.gtid, sizeof src->cur_pos.gtid, "%s", fits ? s->gtid_text.data : "");
+    } else {
+        char g[512];
+        gtid_state_text(s, g, sizeof g);
+        snprintf(src->cur_pos.gtid, sizeof src->cur_pos.gtid, "%s", g);
+    }
     snprintf(src->cur_pos.file, sizeof src->cur_pos.file, "%s", s->file);
     src->cur_pos.pos = ev->next_pos;
+    /* the commit event's own time (seconds) when it is later than the transaction's start */
+    s->last_commit_us = s->txn_ts_us > (int64_t)ev->timestamp * 1000000 ? s->txn_ts_us : (int64_t)ev->timestamp * 1000000;
     bool full = false;
     for (size_t i = 0; i < src->n_tables; i++) {
         struct my_tinfo *t = &src->tables[i];
@@ -378,6 +403,7 @@ static nb_status commit_txn(struct my_src *src, struct my_stream *s, const struc
     }
     if (until_reached(src, s->file, ev->next_pos)) {
         s->finishing = true;
+        s->caught_up = true;
         return flush_all(src, true, err);
     }
     return NB_OK;
@@ -514,6 +540,7 @@ static nb_status process_event(struct my_src *src, struct my_stream *s, const ui
             f[ev.body_len] = '\0';
             if (!s->in_txn && (until_reached(src, f, ev.next_pos) || until_reached(src, "", 0))) {
                 s->finishing = true;
+                s->caught_up = true;
                 return flush_all(src, true, err);
             }
         }
@@ -542,9 +569,32 @@ static nb_status rpl_connect(struct my_src *src, struct my_stream *s, const stru
     snprintf(sql, sizeof sql, "SET @source_heartbeat_period = %llu", (unsigned long long)src->set.heartbeat_ms * 1000000ull);
     my_query(s->db, sql, NULL);
     bool by_gtid = src->mariadb && from->gtid[0];
-    if (!by_gtid && !from->file[0] && from->gtid[0])
-        return nb_error_set(err, NB_ERR_UNSUPPORTED, "mysql: resuming from GTID set %s needs COM_BINLOG_DUMP_GTID (MySQL), "
-                            "which is not supported; resume from a file:pos position", from->gtid);
+    /* MySQL by GTID set where file:pos cannot serve: none saved, or another server (failover) */
+    bool mysql_gtid = !src->mariadb && s->myset.n && (!from->file[0] || s->failing_over);
+    if (!by_gtid && !mysql_gtid && !from->file[0] && from->gtid[0])
+        return nb_error_set(err, NB_ERR_INVALID, "mysql: cannot resume from GTID %s on this server: save a file:pos position "
+                            "or a MySQL GTID set", from->gtid);
+    s->own_dump = false;
+    if (mysql_gtid) {
+        /* Connector/C has no call for COM_BINLOG_DUMP_GTID: send it through the client's own
+         * command path and read the event packets with mysql_net_read_packet. */
+        struct nb_buf req;
+        nb_buf_init(&req);
+        my_dump_gtid_request(src->set.server_id, "", 4, &s->myset, &req);
+        st = nb_buf_status(&req, err);
+        if (st == NB_OK && s->db->methods->db_command(s->db, (enum enum_server_command)MY_COM_BINLOG_DUMP_GTID, req.data,
+                                                      req.len, 1, NULL) != 0)
+            st = nb_error_set(err, NB_ERR_IO, "mysql: COM_BINLOG_DUMP_GTID to %s:%u failed: %s", src->set.hosts[src->host_index],
+                              src->set.ports[src->host_index], mysql_error(s->db));
+        nb_buf_cleanup(&req);
+        if (st != NB_OK) return st;
+        s->own_dump = true;
+        s->file[0] = '\0';
+        my_decoder_init(&s->dec);
+        NB_INFO("mysql", "streaming the binlog of %s:%u from GTID set %s", src->set.hosts[src->host_index],
+                src->set.ports[src->host_index], from->gtid);
+        return NB_OK;
+    }
     if (by_gtid) {
         struct nb_buf q;
         nb_buf_init(&q);
@@ -594,6 +644,8 @@ nb_status my_stream_start(struct my_src *src, struct nb_error *err)
     my_image_init(&s->before);
     my_image_init(&s->after);
     nb_buf_init(&s->payload);
+    my_gtid_set_init(&s->myset);
+    nb_buf_init(&s->gtid_text);
     /* start from the earliest position any stream still needs */
     struct my_pos from;
     memset(&from, 0, sizeof from);
@@ -618,6 +670,10 @@ nb_status my_stream_start(struct my_src *src, struct nb_error *err)
     src->start_pos = from;
     src->cur_pos = from;
     gtid_state_parse(s, from.gtid);
+    if (!src->mariadb && strchr(from.gtid, ':')) {
+        nb_status st = my_gtid_set_parse(&s->myset, from.gtid, err);
+        if (st != NB_OK) return nb_error_prefix(err, "the saved position: ");
+    }
     if (src->set.until_now) {
         if (mysql_query(src->db, "SHOW MASTER STATUS") == 0) {
             MYSQL_RES *r = mysql_store_result(src->db);
@@ -659,6 +715,8 @@ void my_stream_stop(struct my_src *src)
     my_image_cleanup(&s->before);
     my_image_cleanup(&s->after);
     nb_buf_cleanup(&s->payload);
+    my_gtid_set_cleanup(&s->myset);
+    nb_buf_cleanup(&s->gtid_text);
     free(s);
     src->stream = NULL;
 }
@@ -671,7 +729,7 @@ static bool purged_error(unsigned e, const char *msg)
 /* The connected server is gone: continue from the next host by GTID. */
 static nb_status failover(struct my_src *src, struct my_stream *s, struct nb_error *err)
 {
-    if (!src->cur_pos.gtid[0] || !src->mariadb)
+    if (!src->cur_pos.gtid[0] || (!src->mariadb && !s->myset.n))
         return nb_error_set(err, NB_ERR_NET, "mysql: lost the binlog connection and cannot fail over without a GTID position");
     rpl_disconnect(s);
     /* forget rows of the transaction that did not complete */
@@ -687,7 +745,10 @@ static nb_status failover(struct my_src *src, struct my_stream *s, struct nb_err
         src->host_index = (start + k) % src->set.n_hosts;
         struct nb_error e;
         nb_error_clear(&e);
-        if (rpl_connect(src, s, &src->cur_pos, &e) == NB_OK) {
+        s->failing_over = true;
+        nb_status cst = rpl_connect(src, s, &src->cur_pos, &e);
+        s->failing_over = false;
+        if (cst == NB_OK) {
             NB_WARN("mysql", "failed over to %s:%u at GTID %s", src->set.hosts[src->host_index],
                     src->set.ports[src->host_index], src->cur_pos.gtid);
             return NB_OK;
@@ -717,8 +778,20 @@ nb_status my_stream_read(struct my_src *src, struct nb_batch **out, struct nb_er
         if (s->finishing) return NB_DONE;
         if (nb_context_cancelled(src->ctx)) return nb_error_set(err, NB_ERR_CANCELLED, "mysql: cancelled");
         if (nb_mono_ms() - started > 2000) return NB_AGAIN;
-        s->ev = mariadb_rpl_fetch(s->rpl, s->ev);
-        if (!s->ev) {
+        const uint8_t *raw = NULL;
+        size_t len = 0;
+        bool got;
+        if (s->own_dump) {
+            /* one packet: 0x00 then the event; 0xfe: the server ended the stream; errors come
+             * back as packet_error with the server's message set on the connection */
+            unsigned long n = mysql_net_read_packet(s->db);
+            got = n != packet_error && n > 1 && s->db->net.read_pos[0] == 0x00;
+            if (got) { raw = s->db->net.read_pos + 1; len = n - 1; }
+        } else {
+            s->ev = mariadb_rpl_fetch(s->rpl, s->ev);
+            got = s->ev != NULL;
+        }
+        if (!got) {
             unsigned e = mysql_errno(s->db);
             const char *msg = mysql_error(s->db);
             if (purged_error(e, msg)) {
@@ -739,14 +812,17 @@ nb_status my_stream_read(struct my_src *src, struct nb_batch **out, struct nb_er
             }
             return nb_error_set(err, NB_ERR_NET, "mysql: reading the binlog failed: %s (error %u)", msg, e);
         }
-        if (s->ev->event_type == 0 && s->ev->raw_data_size == 0) continue;
+        if (!s->own_dump) {
+            if (s->ev->event_type == 0 && s->ev->raw_data_size == 0) continue;
+            raw = s->ev->raw_data;
+            len = s->ev->raw_data_size;
+            /* the packet's leading OK byte is not part of the event */
+            if (len == (size_t)s->ev->event_length + 1) { raw++; len--; }
+        }
         bool hb = false;
-        const uint8_t *raw = s->ev->raw_data;
-        size_t len = s->ev->raw_data_size;
-        /* the packet's leading OK byte is not part of the event */
-        if (len == (size_t)s->ev->event_length + 1) { raw++; len--; }
         nb_status st = process_event(src, s, raw, len, &s->dec, &hb, err);
         if (st != NB_OK) return st;
+        if (!s->finishing) s->caught_up = hb && !s->in_txn;
         if (hb && !s->n_ready && !s->in_txn) {
             /* Now and then every stream gets a position-only batch, so the saved position of a
              * quiet table keeps up and a resume does not start from old (maybe purged) binlogs. */
@@ -756,4 +832,15 @@ nb_status my_stream_read(struct my_src *src, struct nb_batch **out, struct nb_er
             if (!s->n_ready) return NB_AGAIN;
         }
     }
+}
+
+bool my_stream_lag(struct my_src *src, double *seconds)
+{
+    struct my_stream *s = src->stream;
+    if (!src->streaming || !s) return false;
+    if (s->caught_up) { *seconds = 0; return true; }
+    if (!s->last_commit_us) return false;
+    int64_t d = nb_wall_us() - s->last_commit_us;
+    *seconds = d > 0 ? (double)d / 1e6 : 0;
+    return true;
 }

@@ -1,6 +1,6 @@
 /* Fuzz target for the binlog decoder: the input is a sequence of events, each preceded by its
  * length (2 bytes, little-endian). Table maps are kept and row events decoded against them, as
- * the stream does; MySQL payloads and binary JSON go through their decoders too. */
+ * the stream does; MySQL payloads, binary JSON and GTID set text go through their decoders too. */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -55,6 +55,18 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
                 if (have_map) my_parse_rows(&e, &t, &bi, &ai, ignore_row, NULL, &err);
                 break;
             case 0xff: my_json_binary_to_text(e.body, e.body_len, &scratch, &err); break;
+            case 0xfe: {
+                /* a MySQL GTID set as text (a saved position) */
+                struct my_gtid_set gs;
+                my_gtid_set_init(&gs);
+                nb_buf_append(&scratch, e.body, e.body_len);
+                if (scratch.data && my_gtid_set_parse(&gs, scratch.data, &err) == NB_OK) {
+                    nb_buf_reset(&scratch);
+                    my_gtid_set_encode(&gs, &scratch);
+                }
+                my_gtid_set_cleanup(&gs);
+                break;
+            }
             default: break;
             }
         }

@@ -10,6 +10,10 @@
 
 extern const struct nb_connector_ops nb_connector_mysql;
 
+unsigned live_workers;
+size_t live_batch_size;
+double live_max_lag = -1, live_last_lag = -1;
+
 int live_port(void)
 {
     const char *p = getenv("NB_MY_PORT");
@@ -83,7 +87,8 @@ nb_status live_run(const char *yaml, struct live_state *st, struct nb_buf *rows,
     s = nb_cfg_validate(cfg, nb_connector_mysql.source->spec, "source", err);
     if (s != NB_OK) { nb_cfg_destroy(cfg); return s; }
     struct nb_run_options opt = {0};
-    opt.batch_size = 1000;
+    opt.batch_size = live_batch_size ? live_batch_size : 1000;
+    opt.workers = live_workers;
     opt.flush_interval_ms = 200;
     struct nb_stream_state states[LIVE_MAX_STREAMS];
     for (size_t i = 0; i < st->n; i++) states[i] = st->s[i];
@@ -109,11 +114,16 @@ nb_status live_run(const char *yaml, struct live_state *st, struct nb_buf *rows,
             last = nb_schema_retain(b->schema);
         }
         append_batch(rows, b);
+        double lag;
+        if (nb_connector_mysql.source->lag && nb_connector_mysql.source->lag(src, &lag) && lag > live_max_lag)
+            live_max_lag = lag;
         if (b->position) live_state_set(st, b->stream, b->position);
         nb_batch_destroy(b);
     }
     nb_schema_release(last);
     if (n_batches) *n_batches = batches;
+    double lag;
+    live_last_lag = nb_connector_mysql.source->lag && nb_connector_mysql.source->lag(src, &lag) ? lag : -1;
     nb_connector_mysql.source->close(src);
     nb_cfg_destroy(cfg);
     return s == NB_DONE ? NB_OK : s;

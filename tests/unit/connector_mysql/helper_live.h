@@ -12,6 +12,13 @@ struct live_state {
     size_t n;
 };
 
+/* Run options of live_run: snapshot connections (0: one) and rows per batch (0: 1000). */
+extern unsigned live_workers;
+extern size_t live_batch_size;
+/* The source's lag (ops.lag) as live_run saw it after each batch: the largest, and the last
+ * (asked once more after the end); -1 while it reported none. */
+extern double live_max_lag, live_last_lag;
+
 int live_port(void);
 void live_sql(const char *sql);
 void live_state_set(struct live_state *st, const char *stream, const char *pos);

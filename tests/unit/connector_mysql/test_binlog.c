@@ -14,6 +14,7 @@
 
 #include "connectors/mysql/history.h"
 #include "connectors/mysql/mysql_int.h"
+#include "connectors/mysql/source.h"
 
 /* ---- byte builders ----------------------------------------------------------------------- */
 struct bb { uint8_t d[8192]; size_t n; };
@@ -212,6 +213,88 @@ static void test_gtids(void **state)
     n = event(ev, MY_EV_MARIA_GTID_LIST, &l, 600, true);
     assert_int_equal(my_event_parse(&d, ev, n, &e, &err), NB_OK);
     assert_int_equal(my_parse_gtid_list(&e, &out, &err), NB_ERR_PROTOCOL);
+    nb_buf_cleanup(&out);
+}
+
+/* GTID sets: text in and out (merging intervals), one GTID at a time, the binary encoding and
+ * the COM_BINLOG_DUMP_GTID request, byte by byte from the documented layout. */
+static void test_gtid_set_and_dump_request(void **state)
+{
+    (void)state;
+    struct nb_error err = {0};
+    struct my_gtid_set s;
+    struct nb_buf out;
+    nb_buf_init(&out);
+    my_gtid_set_init(&s);
+    const char *a = "3e11fa47-71ca-11e1-9e33-c80aa9429562", *b = "4e11fa47-71ca-11e1-9e33-c80aa9429563";
+    char text[256];
+    snprintf(text, sizeof text, "%s:1-3:2-5:9,\n %s:3", a, b);
+    assert_int_equal(my_gtid_set_parse(&s, text, &err), NB_OK);
+    my_gtid_set_text(&s, &out);
+    snprintf(text, sizeof text, "%s:1-5:9,%s:3", a, b);
+    assert_string_equal(out.data, text);
+    /* the next transactions: extend, fill the gap, a new SID */
+    assert_int_equal(my_gtid_set_add(&s, sid, 6, &err), NB_OK);
+    assert_int_equal(my_gtid_set_add(&s, sid, 8, &err), NB_OK);
+    assert_int_equal(my_gtid_set_add(&s, sid, 7, &err), NB_OK);
+    uint8_t sid3[16] = {0xaa};
+    assert_int_equal(my_gtid_set_add(&s, sid3, 1, &err), NB_OK);
+    assert_int_equal(my_gtid_set_add(&s, sid3, 0, &err), NB_ERR_PROTOCOL);
+    nb_buf_reset(&out);
+    my_gtid_set_text(&s, &out);
+    snprintf(text, sizeof text, "%s:1-9,%s:3,aa000000-0000-0000-0000-000000000000:1", a, b);
+    assert_string_equal(out.data, text);
+    my_gtid_set_cleanup(&s);
+    /* bad text names the place */
+    static const char *const bad[] = {"xyz", "3e11fa47-71ca-11e1-9e33-c80aa9429562", "3e11fa47-71ca-11e1-9e33-c80aa9429562:0",
+                                      "3e11fa47-71ca-11e1-9e33-c80aa9429562:5-3", "3e11fa47-71ca-11e1-9e33-c80aa9429562:1;",
+                                      "3e11fa47-71ca-11e1-9e33-c80aa9429562:99999999999999999999"};
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        my_gtid_set_init(&s);
+        assert_int_equal(my_gtid_set_parse(&s, bad[i], &err), NB_ERR_INVALID);
+        assert_non_null(strstr(err.message, "offset"));
+        my_gtid_set_cleanup(&s);
+    }
+    /* encoding of a:1-5:9: n_sids (8), sid, n_intervals (8), [1,6), [9,10) */
+    my_gtid_set_init(&s);
+    snprintf(text, sizeof text, "%s:1-5:9", a);
+    assert_int_equal(my_gtid_set_parse(&s, text, &err), NB_OK);
+    struct bb w = {.n = 0};
+    le(&w, 1, 8); bytes(&w, sid, 16); le(&w, 2, 8); le(&w, 1, 8); le(&w, 6, 8); le(&w, 9, 8); le(&w, 10, 8);
+    nb_buf_reset(&out);
+    my_gtid_set_encode(&s, &out);
+    assert_int_equal(out.len, w.n);
+    assert_memory_equal(out.data, w.d, w.n);
+    /* and back */
+    struct my_gtid_set back;
+    my_gtid_set_init(&back);
+    assert_int_equal(my_gtid_set_decode(&back, w.d, w.n, &err), NB_OK);
+    nb_buf_reset(&out);
+    my_gtid_set_text(&back, &out);
+    assert_string_equal(out.data, text);
+    my_gtid_set_cleanup(&back);
+    for (size_t cut = 0; cut < w.n; cut += 7) {
+        my_gtid_set_init(&back);
+        assert_int_equal(my_gtid_set_decode(&back, w.d, cut, &err), NB_ERR_PROTOCOL);
+        my_gtid_set_cleanup(&back);
+    }
+    /* COM_BINLOG_DUMP_GTID after its command byte: flags 0x0004 (BINLOG_THROUGH_GTID), server
+     * id, name length + name, position (8), data length (4), the encoded set */
+    struct bb r = {.n = 0};
+    le(&r, 4, 2); le(&r, 4242, 4); le(&r, 0, 4); le(&r, 4, 8); le(&r, w.n, 4); bytes(&r, w.d, w.n);
+    nb_buf_reset(&out);
+    my_dump_gtid_request(4242, "", 4, &s, &out);
+    assert_int_equal(out.len, r.n);
+    assert_memory_equal(out.data, r.d, r.n);
+    struct bb r2 = {.n = 0};
+    le(&r2, 4, 2); le(&r2, 7, 4); le(&r2, 10, 4); bytes(&r2, "bin.000042", 10); le(&r2, 1234, 8); le(&r2, w.n, 4);
+    bytes(&r2, w.d, w.n);
+    nb_buf_reset(&out);
+    my_dump_gtid_request(7, "bin.000042", 1234, &s, &out);
+    assert_int_equal(out.len, r2.n);
+    assert_memory_equal(out.data, r2.d, r2.n);
+    assert_int_equal(MY_COM_BINLOG_DUMP_GTID, 0x1e);
+    my_gtid_set_cleanup(&s);
     nb_buf_cleanup(&out);
 }
 
@@ -548,7 +631,7 @@ static void test_update_v1_partial_image(void **state)
     if (s != NB_OK) fail_msg("%s", err.message);
     assert_int_equal(seen.rows, 1);
     check_row(&seen);
-    /* value_options with PARTIAL_JSON_UPDATES: a clear error naming the server setting */
+    /* value_options with PARTIAL_JSON_UPDATES, but no JSON column marked partial: full values */
     struct bb p2 = {.n = 0};
     le(&p2, 77, 6); le(&p2, 1, 2); le(&p2, 2, 2); lenenc(&p2, NCOL); le(&p2, 0xfffff, 3); le(&p2, 0xfffff, 3);
     bytes(&p2, after.d, after.n);
@@ -557,11 +640,174 @@ static void test_update_v1_partial_image(void **state)
     bytes(&p2, after.d, after.n);
     n = event(ev, MY_EV_PARTIAL_UPDATE_ROWS, &p2, 5000, false);
     assert_int_equal(my_event_parse(&d, ev, n, &e, &err), NB_OK);
-    assert_int_equal(my_parse_rows(&e, &t, &bi, &ai, collect, &seen, &err), NB_ERR_UNSUPPORTED);
-    assert_non_null(strstr(err.message, "binlog_row_value_options"));
+    memset(&seen, 0, sizeof seen);
+    s = my_parse_rows(&e, &t, &bi, &ai, collect, &seen, &err);
+    if (s != NB_OK) fail_msg("%s", err.message);
+    check_row(&seen);
     my_image_cleanup(&bi);
     my_image_cleanup(&ai);
     nb_arena_cleanup(&t.arena);
+}
+
+/* The key ranges a snapshot left, read back from a saved position: exact values, null bounds,
+ * the older {"pk":[..]} form, and shapes that do not fit the table's key (-1: copy it all). */
+static void test_saved_ranges(void **state)
+{
+    (void)state;
+    struct my_tinfo t;
+    memset(&t, 0, sizeof t);
+    nb_arena_init(&t.arena, 1024);
+    t.n_pk = 2;
+    assert_int_equal(my_pos_ranges("{\"gtid\":\"0-1-5\",\"ranges\":[[[\"1\",\"a\"],[\"5\",\"b\\\"c\"]],[null,null]]}", &t), 1);
+    assert_int_equal(t.n_ranges, 2);
+    assert_string_equal(t.ranges[0]->after[1], "a");
+    assert_string_equal(t.ranges[0]->upto[1], "b\"c");
+    assert_null(t.ranges[1]->after);
+    assert_null(t.ranges[1]->upto);
+    assert_false(t.ranges[0]->claimed);
+    t.n_ranges = 0;
+    assert_int_equal(my_pos_ranges("{\"pk\":[\"7\",\"x\"]}", &t), 1);
+    assert_int_equal(t.n_ranges, 1);
+    assert_string_equal(t.ranges[0]->after[0], "7");
+    assert_null(t.ranges[0]->upto);
+    static const char *const bad[] = {"{\"ranges\":[[[\"1\"],null]]}", "{\"ranges\":\"x\"}", "{\"ranges\":[]}",
+                                      "{\"ranges\":[[null]]}", "{\"ranges\":[[[1,2],null]]}", "{\"pk\":[\"1\"]}",
+                                      "{\"ranges\":[[null,null],[[\"1\",\"2\"],7]]}"};
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        if (my_pos_ranges(bad[i], &t) != -1) fail_msg("accepted %s", bad[i]);
+        assert_int_equal(t.n_ranges, 1);   /* nothing appended */
+    }
+    assert_int_equal(my_pos_ranges("{\"file\":\"bin.000001\",\"pos\":4}", &t), 0);
+    assert_int_equal(my_pos_ranges("not json", &t), 0);
+    /* a table without a key: only whole-table ranges */
+    t.n_pk = 0;
+    t.n_ranges = 0;
+    assert_int_equal(my_pos_ranges("{\"ranges\":[[null,null]]}", &t), 1);
+    assert_int_equal(my_pos_ranges("{\"ranges\":[[[\"1\"],null]]}", &t), -1);
+    nb_arena_cleanup(&t.arena);
+}
+
+/* ---- partial JSON updates --------------------------------------------------------------- */
+struct json_rows { int rows; char a[256], b[256]; };
+
+static nb_status collect_json(void *ud, char kind, const struct my_image *before, const struct my_image *after,
+                              struct nb_error *err)
+{
+    (void)kind; (void)before; (void)err;
+    struct json_rows *j = ud;
+    j->rows++;
+    snprintf(j->a, sizeof j->a, "%.*s", after->state[1] == 2 ? (int)after->len[1] : 4,
+             after->state[1] == 2 ? after->text.data + after->off[1] : "null");
+    snprintf(j->b, sizeof j->b, "%.*s", after->state[2] == 2 ? (int)after->len[2] : 4,
+             after->state[2] == 2 ? after->text.data + after->off[2] : "null");
+    return NB_OK;
+}
+
+/* op, path, and for REPLACE/INSERT the binary JSON value */
+static void diff(struct bb *b, unsigned op, const char *path, const void *v, size_t vn)
+{
+    u8(b, op);
+    lstr(b, path);
+    if (op != 2) { lenenc(b, vn); bytes(b, v, vn); }
+}
+
+/* A table (id INT, a JSON, b JSON) and one PARTIAL_UPDATE_ROWS row: a holds a diff vector
+ * against its before value {"x":1,"arr":[1,2]} (binary JSON), b a full value. */
+static nb_status partial_row(const struct bb *diffs, bool before_null, struct json_rows *out, struct nb_error *err)
+{
+    struct my_decoder d;
+    fde(&d, false);
+    uint8_t ev[2048], fev[512], mev[512];
+    struct bb m = {.n = 0};
+    le(&m, 78, 6); le(&m, 1, 2); u8(&m, 2); bytes(&m, "db\0", 3); u8(&m, 1); bytes(&m, "j\0", 2);
+    lenenc(&m, 3); u8(&m, MY_T_LONG); u8(&m, MY_T_JSON); u8(&m, MY_T_JSON);
+    lenenc(&m, 2); u8(&m, 4); u8(&m, 4);        /* JSON metadata: 4 length bytes each */
+    u8(&m, 0x06);                               /* a, b nullable */
+    size_t mn = event(mev, MY_EV_TABLE_MAP, &m, 100, false);
+    struct my_event e;
+    assert_int_equal(my_event_parse(&d, mev, mn, &e, err), NB_OK);
+    struct my_table t;
+    memset(&t, 0, sizeof t);
+    nb_arena_init(&t.arena, 1024);
+    assert_int_equal(my_parse_table_map(&e, &t, err), NB_OK);
+    /* {"x":1,"arr":[1,2]}: small object, count 2, size 32; key entries (offset, length), value
+     * entries (type, inline int16 or offset), keys, then the small array [1,2] at offset 22 */
+    static const uint8_t obj[] = {0x00, 2, 0, 32, 0, 18, 0, 1, 0, 19, 0, 3, 0, 0x05, 1, 0, 0x02, 22, 0,
+                                  'x', 'a', 'r', 'r', 2, 0, 10, 0, 0x05, 1, 0, 0x05, 2, 0};
+    static const uint8_t arr7[] = {0x02, 1, 0, 7, 0, 0x05, 7, 0};   /* [7] */
+    struct bb r = {.n = 0};
+    le(&r, 78, 6); le(&r, 1, 2); le(&r, 2, 2); lenenc(&r, 3); u8(&r, 0x07); u8(&r, 0x07);
+    u8(&r, before_null ? 0x02 : 0x00); le(&r, 1, 4);           /* before: id 1, a, b [7] */
+    if (!before_null) { le(&r, sizeof obj, 4); bytes(&r, obj, sizeof obj); }
+    le(&r, sizeof arr7, 4); bytes(&r, arr7, sizeof arr7);
+    lenenc(&r, 1); u8(&r, 0x01);                               /* PARTIAL_JSON_UPDATES; a is partial */
+    u8(&r, 0x00); le(&r, 1, 4);
+    le(&r, diffs->n, 4); bytes(&r, diffs->d, diffs->n);
+    le(&r, sizeof arr7, 4); bytes(&r, arr7, sizeof arr7);
+    size_t n = event(ev, MY_EV_PARTIAL_UPDATE_ROWS, &r, 200, false);
+    assert_int_equal(my_event_parse(&d, ev, n, &e, err), NB_OK);
+    if (diffs->n > 60) {
+        const uint8_t *evs[3] = {fev, mev, ev};
+        size_t lens[3] = {fde_bytes(fev, false), mn, n};
+        seed("partial_json_diffs", evs, lens, 3);
+    }
+    struct my_image bi, ai;
+    my_image_init(&bi);
+    my_image_init(&ai);
+    memset(out, 0, sizeof *out);
+    nb_status st = my_parse_rows(&e, &t, &bi, &ai, collect_json, out, err);
+    my_image_cleanup(&bi);
+    my_image_cleanup(&ai);
+    nb_arena_cleanup(&t.arena);
+    return st;
+}
+
+static void test_partial_json(void **state)
+{
+    (void)state;
+    struct nb_error err = {0};
+    struct json_rows j;
+    static const uint8_t five[] = {0x05, 5, 0}, hi[] = {0x0c, 2, 'h', 'i'}, yes[] = {0x04, 0x01};
+    static const uint8_t nested[] = {0x00, 1, 0, 12, 0, 11, 0, 1, 0, 0x04, 0x02, 0, 'k'};   /* {"k":false} */
+    struct bb dv = {.n = 0};
+    diff(&dv, 0, "$.x", five, sizeof five);             /* REPLACE */
+    diff(&dv, 1, "$.arr[1]", hi, sizeof hi);            /* INSERT into an array */
+    diff(&dv, 2, "$.arr[0]", NULL, 0);                  /* REMOVE from an array */
+    diff(&dv, 1, "$.\"new key\"", yes, sizeof yes);     /* INSERT a member (quoted name) */
+    diff(&dv, 1, "$.arr[9]", nested, sizeof nested);    /* past the end: appended */
+    diff(&dv, 0, "$.arr[2].k", five, sizeof five);      /* REPLACE inside it */
+    nb_status st = partial_row(&dv, false, &j, &err);
+    if (st != NB_OK) fail_msg("%s", err.message);
+    assert_int_equal(j.rows, 1);
+    assert_string_equal(j.a, "{\"x\":5,\"arr\":[\"hi\",2,{\"k\":5}],\"new key\":true}");
+    assert_string_equal(j.b, "[7]");
+    /* the whole document replaced; a member removed */
+    struct bb whole = {.n = 0};
+    diff(&whole, 2, "$.x", NULL, 0);
+    diff(&whole, 0, "$.arr", yes, sizeof yes);
+    assert_int_equal(partial_row(&whole, false, &j, &err), NB_OK);
+    assert_string_equal(j.a, "{\"arr\":true}");
+    whole.n = 0;
+    diff(&whole, 0, "$", hi, sizeof hi);
+    assert_int_equal(partial_row(&whole, false, &j, &err), NB_OK);
+    assert_string_equal(j.a, "\"hi\"");
+    /* errors name what is wrong, never crash */
+    struct { unsigned op; const char *path; const char *want; } bad[] = {
+        {0, "$.nope", "lacks"}, {2, "$.arr[5]", "element 5"}, {0, "$**.x", "not one this decoder follows"},
+        {0, "$.x.y", "not an object"}, {7, "$.x", "unknown operation"}, {1, "x", "not one this decoder follows"},
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        struct bb b = {.n = 0};
+        diff(&b, bad[i].op == 7 ? 7 : bad[i].op, bad[i].path, five, sizeof five);
+        assert_int_equal(partial_row(&b, false, &j, &err), NB_ERR_PROTOCOL);
+        if (!strstr(err.message, bad[i].want)) fail_msg("case %zu: %s", i, err.message);
+    }
+    struct bb cut = {.n = 0};
+    diff(&cut, 0, "$.x", five, sizeof five);
+    cut.n -= 2;
+    assert_int_equal(partial_row(&cut, false, &j, &err), NB_ERR_PROTOCOL);
+    assert_int_equal(partial_row(&dv, true, &j, &err), NB_ERR_PROTOCOL);
+    assert_non_null(strstr(err.message, "binlog_row_image=FULL"));
 }
 
 static void test_transaction_payload_zstd(void **state)
@@ -748,8 +994,11 @@ int main(void)
         cmocka_unit_test(test_fde_checksum),
         cmocka_unit_test(test_rotate_query),
         cmocka_unit_test(test_gtids),
+        cmocka_unit_test(test_gtid_set_and_dump_request),
         cmocka_unit_test(test_table_map_and_rows_v2),
         cmocka_unit_test(test_update_v1_partial_image),
+        cmocka_unit_test(test_saved_ranges),
+        cmocka_unit_test(test_partial_json),
         cmocka_unit_test(test_transaction_payload_zstd),
         cmocka_unit_test(test_json_binary),
         cmocka_unit_test(test_catalog_types),
