@@ -1,8 +1,10 @@
 /* The destination side shared by every connector that writes files through a format writer
  * (csv, json, parquet, avro locally; s3 and gcs with their own ostream). It owns: the path
- * template ({stream}), the partial name + rename on success, compression, checkpoints
- * (nb_ostream checkpoint -> committed length in the destination state) and resume (truncate the
- * partial file to the committed length and continue, for formats that are resumable).
+ * template ({stream}, {seq}), the partial name + rename on success, compression, checkpoints
+ * (nb_ostream checkpoint -> committed length in the destination state), resume (truncate the
+ * partial file to the committed length and continue, for formats that are resumable) and
+ * rotation (rotate_rows/bytes/interval: at a checkpoint the current output is finished and the
+ * state records it, so a resumed run continues with the next {seq} and writes each row once).
  * A connector composes it: `open` passes its format (and optionally an output opener). */
 #ifndef NB_CONNECTORS_COMMON_FILE_DEST_H
 #define NB_CONNECTORS_COMMON_FILE_DEST_H
@@ -14,14 +16,20 @@
 /* path (required, may contain {stream}), compression (auto|none|gzip|zstd|lz4|bzip2|xz|snappy),
  * compression_level. Include it in a connector's destination spec with NB_KEY_INCLUDE. */
 extern const struct nb_config_key nb_file_dest_keys[];
-/* Just `path`: for formats that compress themselves (their own keys name the codec). */
+/* `path` and the rotation keys: for formats that compress themselves (their own keys name the codec). */
 extern const struct nb_config_key nb_file_dest_path_key[];
+/* rotate_rows, rotate_bytes, rotate_interval (included in the two tables above). A new output is
+ * started at the first checkpoint after the current one reaches a limit; names get {seq}. */
+extern const struct nb_config_key nb_file_dest_rotate_keys[];
 
 /* Where the bytes go. The default opener writes local files (nb_output_open). An object store
  * supplies its own (final object name in, ostream that uploads out). resume_len > 0: continue the
- * partial object committed at that length. */
+ * partial object committed at that length. replace: a resumed run rewrites an output the state
+ * does not record as complete, which the interrupted run may have finished after its last
+ * checkpoint: a write-once store must let this one replace it. */
 typedef nb_status (*nb_output_opener)(void *opener_ctx, const char *path, enum nb_codec codec, int level,
-                                      uint64_t resume_len, struct nb_ostream **out, struct nb_error *err);
+                                      uint64_t resume_len, bool replace, struct nb_ostream **out,
+                                      struct nb_error *err);
 
 struct nb_file_dest_args {
     const struct nb_format_ops *format;

@@ -2,7 +2,6 @@
  * key templates and wraps a store's upload stream in the object's codec. */
 #include "connectors/common/object_dest.h"
 
-#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -22,6 +21,7 @@ const struct nb_config_key nb_object_dest_keys[] = {
     {"row_group_size", NB_KEY_INT, NULL, NULL, 0, "parquet: rows per row group"},
     {"delimiter", NB_KEY_STRING, NULL, NULL, 0, "csv: field separator"},
     {"header", NB_KEY_BOOL, NULL, NULL, 0, "csv: write a header line"},
+    {"include", NB_KEY_INCLUDE, NULL, NULL, 0, NULL, nb_file_dest_rotate_keys},
     {NULL},
 };
 
@@ -34,12 +34,11 @@ struct nb_object_dest {
     void *open_ctx;
     struct tm start;                 /* run start (UTC): {date} etc. are fixed for the run */
     char run_id[40];
-    pthread_mutex_t mu;
-    unsigned seq;
 };
 
 static const struct nb_config_key path_only[] = {
     {"path", NB_KEY_STRING, NULL, NULL, NB_KEY_REQUIRED, "object key"},
+    {"include", NB_KEY_INCLUDE, NULL, NULL, 0, NULL, nb_file_dest_rotate_keys},
     {NULL},
 };
 static const struct nb_config_key codec_keys[] = {
@@ -104,10 +103,10 @@ static nb_status format_view(struct nb_object_dest *d, const struct nb_cfg *cfg,
         ok = ok && nb_cfg_set(m, key, comp);
     }
     if (strcmp(d->format->name, "json") == 0) ok = ok && nb_cfg_set(m, "format", nb_cfg_string(cfg, "json_format", "auto"));
-    static const char *pass[] = {"row_group_size", "delimiter", "header"};
+    static const char *pass[] = {"row_group_size", "delimiter", "header", "rotate_rows", "rotate_bytes", "rotate_interval"};
     for (size_t i = 0; i < sizeof pass / sizeof *pass; i++) {
         const char *v = nb_cfg_string(cfg, pass[i], NULL);
-        if (v && spec_has(d->format->spec, pass[i])) ok = ok && nb_cfg_set(m, pass[i], v);
+        if (v && (i >= 3 || spec_has(d->format->spec, pass[i]))) ok = ok && nb_cfg_set(m, pass[i], v);
     }
     if (!ok) {
         nb_cfg_destroy(m);
@@ -161,11 +160,6 @@ char *nb_object_dest_expand(struct nb_object_dest *d, const char *tmpl)
                 random_hex(h, sizeof h);
                 snprintf(tmp, sizeof tmp, "%.8s-%.4s-4%.3s-a%.3s-%.12s", h, h + 8, h + 12, h + 15, h + 18);
                 v = tmp;
-            } else if (n == 5 && strncmp(p, "{seq}", 5) == 0) {
-                pthread_mutex_lock(&d->mu);
-                snprintf(tmp, sizeof tmp, "%05u", d->seq++);
-                pthread_mutex_unlock(&d->mu);
-                v = tmp;
             }
         }
         if (v) {
@@ -183,7 +177,7 @@ char *nb_object_dest_expand(struct nb_object_dest *d, const char *tmpl)
 }
 
 static nb_status opener(void *ctx, const char *path, enum nb_codec codec, int level, uint64_t resume_len,
-                        struct nb_ostream **out, struct nb_error *err)
+                        bool replace, struct nb_ostream **out, struct nb_error *err)
 {
     (void)resume_len;   /* whole objects: never resumed mid-object */
     struct nb_object_dest *d = ctx;
@@ -192,7 +186,7 @@ static nb_status opener(void *ctx, const char *path, enum nb_codec codec, int le
     size_t lead = strspn(key, "/");
     if (lead) memmove(key, key + lead, strlen(key + lead) + 1);
     struct nb_ostream *os = NULL;
-    nb_status st = d->open(d->open_ctx, key, &os, err);
+    nb_status st = d->open(d->open_ctx, key, replace, &os, err);
     if (st == NB_OK && codec != NB_CODEC_NONE && !inner_compression(d->format)) {
         struct nb_ostream *z = NULL;
         st = nb_compress_ostream_create(codec, level, os, &z, err);
@@ -211,7 +205,6 @@ static nb_status opener(void *ctx, const char *path, enum nb_codec codec, int le
 static void free_dest(struct nb_object_dest *d)
 {
     nb_cfg_destroy(d->fmt_cfg);
-    pthread_mutex_destroy(&d->mu);
     free(d);
 }
 
@@ -220,7 +213,6 @@ nb_status nb_object_dest_open(struct nb_object_dest **out, const struct nb_conte
 {
     struct nb_object_dest *d = calloc(1, sizeof *d);
     if (!d) return nb_error_set(err, NB_ERR_NOMEM, "out of memory");
-    pthread_mutex_init(&d->mu, NULL);
     d->open = open;
     d->open_ctx = open_ctx;
     time_t now = time(NULL);

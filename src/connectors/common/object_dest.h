@@ -9,11 +9,13 @@
 #include "connectors/common/file_dest.h"
 
 /* path, format, compression, compression_level, overwrite, json_format, row_group_size, delimiter,
- * header. Include with NB_KEY_INCLUDE. */
+ * header, rotate_rows, rotate_bytes, rotate_interval. Include with NB_KEY_INCLUDE. */
 extern const struct nb_config_key nb_object_dest_keys[];
 
-/* Open an upload of `key` (template already expanded, no leading '/'). */
-typedef nb_status (*nb_object_open_fn)(void *ctx, const char *key, struct nb_ostream **out, struct nb_error *err);
+/* Open an upload of `key` (template already expanded, no leading '/'). replace: overwrite an
+ * existing object even when the destination is write-once (see nb_output_opener). */
+typedef nb_status (*nb_object_open_fn)(void *ctx, const char *key, bool replace, struct nb_ostream **out,
+                                       struct nb_error *err);
 
 struct nb_object_dest;
 nb_status nb_object_dest_open(struct nb_object_dest **out, const struct nb_context *ctx, const char *store,

@@ -50,17 +50,10 @@ struct gcs_dest {
 /* ---- requests --------------------------------------------------------------------------------- */
 
 
-/* A 401 means the cached token was revoked or expired early: fetch a new one and try once more. */
 static nb_status gcs_send(struct gcs_dest *d, const struct nb_http_request *req, struct nb_http_response *r,
                           struct nb_error *err)
 {
-    nb_status st = nb_http_send(d->http, req, r, err);
-    if (st == NB_OK && r->status == 401) {
-        NB_DEBUG("gcs", "HTTP 401: refreshing the access token");
-        nb_google_auth_invalidate(d->auth);
-        st = nb_http_send(d->http, req, r, err);
-    }
-    return st;
+    return nb_gcs_send(d->http, d->auth, req, r, err);
 }
 
 static nb_status gcs_error(const char *what, const char *bucket, const char *key, const struct nb_http_response *r,
@@ -83,6 +76,7 @@ struct gcs_ostream {
     uint64_t sent;            /* bytes the server has persisted */
     uint32_t crc;
     bool done;
+    bool replace;             /* overwrite even when the destination is write-once (a resumed rewrite) */
 };
 
 static nb_status open_session(struct gcs_ostream *s, struct nb_error *err)
@@ -94,7 +88,7 @@ static nb_status open_session(struct gcs_ostream *s, struct nb_error *err)
     nb_uri_encode(&url, d->bucket, strlen(d->bucket), false);
     nb_buf_puts(&url, "/o?uploadType=resumable&name=");
     nb_uri_encode(&url, s->key, strlen(s->key), false);
-    if (!d->overwrite) nb_buf_puts(&url, "&ifGenerationMatch=0");
+    if (!d->overwrite && !s->replace) nb_buf_puts(&url, "&ifGenerationMatch=0");
     const char *hdrs[2] = {"Content-Type: application/json; charset=UTF-8", "X-Upload-Content-Type: application/octet-stream"};
     char what[600];
     snprintf(what, sizeof what, "gcs POST (start upload) gs://%s/%s", d->bucket, s->key);
@@ -298,13 +292,14 @@ static void g_destroy(struct nb_ostream *os)
 
 static const struct nb_ostream_ops gcs_ops = {g_write, g_checkpoint, g_finish, g_abort, g_destroy};
 
-static nb_status gcs_open_key(void *ctx, const char *key, struct nb_ostream **out, struct nb_error *err)
+static nb_status gcs_open_key(void *ctx, const char *key, bool replace, struct nb_ostream **out, struct nb_error *err)
 {
     struct gcs_dest *d = ctx;
     struct gcs_ostream *s = calloc(1, sizeof *s);
     if (!s) return nb_error_set(err, NB_ERR_NOMEM, "out of memory");
     s->base.ops = &gcs_ops;
     s->d = d;
+    s->replace = replace;
     s->key = strdup(key);
     nb_buf_init(&s->cur);
     if (!s->key) {
@@ -424,10 +419,10 @@ extern const struct nb_source_ops nb_gcs_source_ops;
 
 const struct nb_connector_ops nb_connector_gcs = {
     .name = "gcs",
-    .description = "Google Cloud Storage (parquet/avro/csv/json objects, resumable uploads with CRC32C, OAuth2; csv objects as a source)",
+    .description = "Google Cloud Storage (parquet/avro/csv/json objects, resumable uploads with CRC32C, OAuth2; csv and json objects as a source, incremental)",
     .kinds = NB_SOURCE | NB_DESTINATION,
-    .source_caps = NB_CAP_FULL_REFRESH | NB_CAP_RESUME,
-    .destination_caps = NB_CAP_FULL_REFRESH,
+    .source_caps = NB_CAP_FULL_REFRESH | NB_CAP_INCREMENTAL | NB_CAP_RESUME,
+    .destination_caps = NB_CAP_FULL_REFRESH | NB_CAP_EXACTLY_ONCE,
     .source = &nb_gcs_source_ops,
     .destination = &gcs_destination,
 };

@@ -3,12 +3,29 @@
 
 #include "core/arena.h"
 #include "core/json.h"
+#include "core/log.h"
 
 nb_status nb_gcs_add_auth(void *auth, const struct nb_http_request *req, struct nb_buf *headers, struct nb_error *err)
 {
     (void)req;
     nb_status st = nb_google_auth_header(auth, headers, err);
     if (st == NB_OK) nb_buf_putc(headers, '\n');
+    return st;
+}
+
+nb_status nb_gcs_send(struct nb_http_client *http, struct nb_google_auth *auth, const struct nb_http_request *req,
+                      struct nb_http_response *r, struct nb_error *err)
+{
+    size_t sink_len = req->sink ? req->sink->len : 0;
+    nb_status st = nb_http_send(http, req, r, err);
+    if (st == NB_OK && r->status == 401) {
+        NB_DEBUG("gcs", "HTTP 401: refreshing the access token and trying once more");
+        nb_google_auth_invalidate(auth);
+        if (req->sink) req->sink->len = sink_len;   /* drop the error body the 401 left there */
+        nb_http_response_cleanup(r);
+        nb_http_response_init(r);
+        st = nb_http_send(http, req, r, err);
+    }
     return st;
 }
 

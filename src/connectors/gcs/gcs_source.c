@@ -1,4 +1,4 @@
-/* The gcs source: objects matched by a name glob, read as CSV through the csv connector's source
+/* The gcs source: objects matched by a name glob, read as CSV or JSON through the csv/json source
  * (connectors/common/file_source) with this connector's file access: objects.list for the glob
  * (lexical or newest-first order) and an istream of ranged media GETs (8 MiB at a time, pinned to
  * the listed generation with ifGenerationMatch, so an object replaced mid-read is an error). */
@@ -21,12 +21,11 @@
 static const struct nb_config_key gcs_source_spec[] = {
     {"bucket", NB_KEY_STRING, NULL, NULL, NB_KEY_REQUIRED, "bucket name"},
     {"path", NB_KEY_STRING, NULL, NULL, NB_KEY_REQUIRED, "object name or glob (* ? [..] match any character including '/')"},
-    {"format", NB_KEY_ENUM, "csv", "csv", 0, "object format (csv; NDJSON and Parquet objects are not read yet)"},
     {"order", NB_KEY_ENUM, "lexical", "lexical|newest", 0, "order of the matched objects: by name, or newest first"},
     {"stream", NB_KEY_STRING, NULL, NULL, 0, "stream name (default: the first object's base name)"},
     {"stream_per_file", NB_KEY_BOOL, "false", NULL, 0, "one stream per object"},
     {"compression", NB_KEY_ENUM, "auto", "auto|none|gzip|zstd|lz4|bzip2|xz|snappy", 0, "codec (auto = by extension)"},
-    {"csv", NB_KEY_MAP, NULL, NULL, 0, "options of the csv source (delimiter, header, infer_types, ...: nebula spec csv)"},
+    {"include", NB_KEY_INCLUDE, NULL, NULL, 0, NULL, nb_object_source_keys},
     {"credentials_file", NB_KEY_STRING, NULL, NULL, 0,
      "service-account key or authorized-user JSON; default GOOGLE_APPLICATION_CREDENTIALS, then the metadata server"},
     {"endpoint", NB_KEY_STRING, "https://storage.googleapis.com", NULL, 0, "JSON API root (tests point it at a fake)"},
@@ -91,7 +90,7 @@ static nb_status list_objects(void *ctx, const char *pattern, char ***names, uin
         struct nb_http_request req = {"GET", url.data, NULL, 0, NULL, 0, true, nb_gcs_add_auth, s->auth, "gcs list", NULL};
         struct nb_http_response r;
         nb_http_response_init(&r);
-        st = nb_http_send(s->http, &req, &r, err);
+        st = nb_gcs_send(s->http, s->auth, &req, &r, err);
         if (st == NB_OK && r.status != 200) st = g_error("GET (list)", s->bucket, pattern, &r, err);
         struct nb_arena ar;
         nb_arena_init(&ar, 16384);
@@ -179,7 +178,7 @@ static nb_status gi_read(struct nb_istream *is, void *out, size_t cap, size_t *n
         struct nb_http_response r;
         nb_http_response_init(&r);
         nb_status st = nb_buf_status(&url, err);
-        if (st == NB_OK) st = nb_http_send(g->src->http, &req, &r, err);
+        if (st == NB_OK) st = nb_gcs_send(g->src->http, g->src->auth, &req, &r, err);
         if (st == NB_OK && r.status == 412)
             st = nb_error_set(err, NB_ERR_INVALID, "gcs GET gs://%s/%s: the object changed while it was being read; rerun",
                               g->src->bucket, g->o->name);
@@ -212,12 +211,19 @@ static void gi_destroy(struct nb_istream *is)
 
 static const struct nb_istream_ops gi_ops = {gi_read, gi_destroy};
 
+/* A listed name ("gs://bucket/object") -> the object's name in the bucket. */
+static const char *object_name(const struct gcs_source *s, const char *name)
+{
+    size_t bl = strlen(s->bucket);
+    return strncmp(name, "gs://", 5) == 0 && strncmp(name + 5, s->bucket, bl) == 0 && name[5 + bl] == '/' ? name + 6 + bl
+                                                                                                          : name;
+}
+
 static nb_status open_object(void *ctx, const char *name, enum nb_codec codec, bool auto_codec, uint64_t offset,
                              struct nb_istream **out, struct nb_error *err)
 {
     struct gcs_source *s = ctx;
-    size_t bl = strlen(s->bucket);
-    const char *obj = strncmp(name, "gs://", 5) == 0 && strncmp(name + 5, s->bucket, bl) == 0 ? name + 6 + bl : name;
+    const char *obj = object_name(s, name);
     const struct gobj *o = NULL;
     for (size_t i = 0; i < s->n_objs; i++)
         if (strcmp(s->objs[i].name, obj) == 0) o = &s->objs[i];
@@ -263,9 +269,23 @@ static void gsrc_free(struct gcs_source *s)
     free(s);
 }
 
+/* Incremental mode remembers an object by its generation (new on every overwrite). */
+static bool object_version(void *ctx, const char *name, char *out, size_t cap)
+{
+    struct gcs_source *s = ctx;
+    const char *key = object_name(s, name);
+    for (size_t i = 0; i < s->n_objs; i++) {
+        if (strcmp(s->objs[i].name, key) == 0) {
+            snprintf(out, cap, "%s", s->objs[i].generation);
+            return true;
+        }
+    }
+    return false;
+}
+
 static nb_status gsrc_open(void **self, const struct nb_context *ctx, struct nb_error *err)
 {
-    extern const struct nb_connector_ops nb_connector_csv;
+    extern const struct nb_connector_ops nb_connector_csv, nb_connector_json;
     const struct nb_cfg *cfg = ctx->config;
     struct gcs_source *s = calloc(1, sizeof *s);
     if (!s) return nb_error_set(err, NB_ERR_NOMEM, "out of memory");
@@ -291,7 +311,8 @@ static nb_status gsrc_open(void **self, const struct nb_context *ctx, struct nb_
         st = nb_google_auth_create(nb_cfg_string(cfg, "credentials_file", NULL),
                                    "https://www.googleapis.com/auth/devstorage.read_only", s->http, &s->auth, err);
     struct nb_file_access fa = {s, list_objects, open_object};
-    if (st == NB_OK) st = nb_object_source_open(&s->obj, nb_connector_csv.source, ctx, &fa, err);
+    struct nb_object_source_args oa = {nb_connector_csv.source, nb_connector_json.source, &fa, object_version, "gcs"};
+    if (st == NB_OK) st = nb_object_source_open(&s->obj, ctx, &oa, err);
     if (st != NB_OK) {
         gsrc_free(s);
         return st;

@@ -8,6 +8,7 @@
 #include <sys/stat.h>
 
 #include "connectors/common/file_dest.h"
+#include "connectors/common/file_source.h"
 #include "connectors/connector.h"
 #include "core/json.h"
 #include "core/log.h"
@@ -165,19 +166,28 @@ static nb_status source_open(void **self, const struct nb_context *ctx, struct n
         rc = nb_error_set(err, NB_ERR_CONFIG, "json source: max_record_size must be between 16 bytes and 1TiB");
         goto fail;
     }
-    if ((rc = nb_glob_files(path, &s->files, &s->n_files, err)) != NB_OK) {
-        nb_error_prefix(err, "json source: ");
-        goto fail;
-    }
-    s->sizes = calloc(s->n_files ? s->n_files : 1, sizeof *s->sizes);
-    if (!s->sizes) {
-        rc = nb_error_set(err, NB_ERR_NOMEM, "out of memory");
-        goto fail;
-    }
-    for (size_t i = 0; i < s->n_files; i++) {
-        struct stat st;
-        if (stat(s->files[i], &st) == 0) s->sizes[i] = (uint64_t)st.st_size;
-        s->total_size += s->sizes[i];
+    if (ctx->files) {
+        /* An object store's listing (s3, gcs compose this source over their file access). */
+        if ((rc = ctx->files->list(ctx->files->ctx, path, &s->files, &s->sizes, &s->n_files, err)) != NB_OK) {
+            nb_error_prefix(err, "json source: ");
+            goto fail;
+        }
+        for (size_t i = 0; i < s->n_files; i++) s->total_size += s->sizes[i];
+    } else {
+        if ((rc = nb_glob_files(path, &s->files, &s->n_files, err)) != NB_OK) {
+            nb_error_prefix(err, "json source: ");
+            goto fail;
+        }
+        s->sizes = calloc(s->n_files ? s->n_files : 1, sizeof *s->sizes);
+        if (!s->sizes) {
+            rc = nb_error_set(err, NB_ERR_NOMEM, "out of memory");
+            goto fail;
+        }
+        for (size_t i = 0; i < s->n_files; i++) {
+            struct stat st;
+            if (stat(s->files[i], &st) == 0) s->sizes[i] = (uint64_t)st.st_size;
+            s->total_size += s->sizes[i];
+        }
     }
     const char *stream = nb_cfg_string(ctx->config, "stream", NULL);
     s->stream = stream && *stream ? strdup(stream) : default_stream_name(s->files[0]);
@@ -207,7 +217,9 @@ fail:
 
 static nb_status open_input(struct json_source *s, size_t i, uint64_t offset, struct nb_istream **in, struct nb_error *err)
 {
-    nb_status rc = nb_input_open(s->files[i], s->codec, s->auto_codec, offset, in, err);
+    const struct nb_file_access *fa = s->ctx->files;
+    nb_status rc = fa ? fa->open(fa->ctx, s->files[i], s->codec, s->auto_codec, offset, in, err)
+                      : nb_input_open(s->files[i], s->codec, s->auto_codec, offset, in, err);
     if (rc != NB_OK) return nb_error_prefix(err, "json source: ");
     return NB_OK;
 }

@@ -18,12 +18,11 @@ nb_status nb_s3_setup(const struct nb_context *ctx, struct nb_s3_conn *out, stru
 {
     const struct nb_cfg *cfg = ctx->config;
     memset(out, 0, sizeof *out);
-    struct nb_aws_creds creds;
     char source[1200];
-    nb_status st = nb_aws_creds_resolve(nb_cfg_string(cfg, "access_key_id", NULL),
-                                        nb_cfg_string(cfg, "secret_access_key", NULL),
-                                        nb_cfg_string(cfg, "session_token", NULL), nb_cfg_string(cfg, "profile", NULL),
-                                        &creds, source, sizeof source, err);
+    nb_status st = nb_aws_creds_provider_create(nb_cfg_string(cfg, "access_key_id", NULL),
+                                                nb_cfg_string(cfg, "secret_access_key", NULL),
+                                                nb_cfg_string(cfg, "session_token", NULL),
+                                                nb_cfg_string(cfg, "profile", NULL), &out->creds, source, sizeof source, err);
     if (st != NB_OK) return nb_error_prefix(err, "s3 bucket '%s': ", nb_cfg_string(cfg, "bucket", ""));
     NB_DEBUG("s3", "credentials from %s", source);
     int64_t conc = nb_cfg_int(cfg, "max_concurrency", 0);
@@ -45,10 +44,9 @@ nb_status nb_s3_setup(const struct nb_context *ctx, struct nb_s3_conn *out, stru
     st = nb_http_client_create(&ho, &out->http, err);
     if (st == NB_OK) {
         struct nb_s3_config sc = {nb_cfg_string(cfg, "bucket", NULL), nb_cfg_string(cfg, "endpoint", NULL),
-                                  nb_cfg_string(cfg, "region", "us-east-1"), nb_cfg_bool(cfg, "path_style", false), creds};
+                                  nb_cfg_string(cfg, "region", "us-east-1"), nb_cfg_bool(cfg, "path_style", false), out->creds};
         st = nb_s3_client_create(&sc, out->http, &out->s3, err);
     }
-    nb_aws_creds_cleanup(&creds);
     if (st != NB_OK) nb_s3_teardown(out);
     return st;
 }
@@ -57,8 +55,10 @@ void nb_s3_teardown(struct nb_s3_conn *c)
 {
     nb_s3_client_destroy(c->s3);
     nb_http_client_destroy(c->http);
+    nb_aws_creds_provider_destroy(c->creds);
     c->s3 = NULL;
     c->http = NULL;
+    c->creds = NULL;
 }
 
 /* ---- destination ----------------------------------------------------------------------- */
@@ -76,10 +76,12 @@ struct s3_dest {
     struct nb_object_dest *od;
 };
 
-static nb_status s3_open_key(void *ctx, const char *key, struct nb_ostream **out, struct nb_error *err)
+static nb_status s3_open_key(void *ctx, const char *key, bool replace, struct nb_ostream **out, struct nb_error *err)
 {
     struct s3_dest *d = ctx;
-    nb_status st = nb_s3_ostream_open(d->conn.s3, key, &d->up, out, err);
+    struct nb_s3_upload_options up = d->up;
+    if (replace) up.overwrite = true;
+    nb_status st = nb_s3_ostream_open(d->conn.s3, key, &up, out, err);
     if (st == NB_OK) NB_DEBUG("s3", "writing s3://%s/%s", nb_s3_bucket(d->conn.s3), key);
     return st;
 }
@@ -160,10 +162,10 @@ static const struct nb_destination_ops s3_destination = {
 
 const struct nb_connector_ops nb_connector_s3 = {
     .name = "s3",
-    .description = "Amazon S3 and S3-compatible object stores (parquet/avro/csv/json objects, multipart uploads; csv objects as a source)",
+    .description = "Amazon S3 and S3-compatible object stores (parquet/avro/csv/json objects, multipart uploads; csv and json objects as a source, incremental)",
     .kinds = NB_SOURCE | NB_DESTINATION,
-    .source_caps = NB_CAP_FULL_REFRESH | NB_CAP_RESUME,
-    .destination_caps = NB_CAP_FULL_REFRESH,
+    .source_caps = NB_CAP_FULL_REFRESH | NB_CAP_INCREMENTAL | NB_CAP_RESUME,
+    .destination_caps = NB_CAP_FULL_REFRESH | NB_CAP_EXACTLY_ONCE,
     .source = &nb_s3_source_ops,
     .destination = &s3_destination,
 };

@@ -28,6 +28,7 @@
     {"breaker_cooldown", NB_KEY_DURATION, "5s", NULL, 0, "time the breaker stays open before a probe"}
 
 struct nb_s3_conn {
+    struct nb_aws_creds_provider *creds;
     struct nb_http_client *http;
     struct nb_s3_client *s3;
     unsigned concurrency;

@@ -14,7 +14,7 @@ struct nb_s3_client {
     char *scheme_host;    /* "http://127.0.0.1:9000" (virtual-hosted: with the bucket in the host) */
     char *host;           /* the Host header value */
     bool path_style;
-    struct nb_aws_creds creds;
+    struct nb_aws_creds_provider *creds;
 };
 
 const char *nb_s3_bucket(const struct nb_s3_client *c) { return c->bucket; }
@@ -26,7 +26,6 @@ void nb_s3_client_destroy(struct nb_s3_client *c)
     free(c->region);
     free(c->scheme_host);
     free(c->host);
-    nb_aws_creds_cleanup(&c->creds);
     free(c);
 }
 
@@ -42,9 +41,7 @@ nb_status nb_s3_client_create(const struct nb_s3_config *cfg, struct nb_http_cli
     c->path_style = cfg->path_style;
     c->bucket = xstrdup(cfg->bucket);
     c->region = xstrdup(cfg->region && *cfg->region ? cfg->region : "us-east-1");
-    c->creds.access_key_id = xstrdup(cfg->creds.access_key_id);
-    c->creds.secret_access_key = xstrdup(cfg->creds.secret_access_key);
-    c->creds.session_token = xstrdup(cfg->creds.session_token);
+    c->creds = cfg->creds;
     char ep[512];
     if (cfg->endpoint && *cfg->endpoint) {
         snprintf(ep, sizeof ep, "%s", cfg->endpoint);
@@ -67,8 +64,7 @@ nb_status nb_s3_client_create(const struct nb_s3_config *cfg, struct nb_http_cli
         c->scheme_host = xstrdup(buf);
         c->host = xstrdup(strstr(buf, "://") + 3);
     }
-    if (!c->bucket || !c->region || !c->scheme_host || !c->host || !c->creds.access_key_id ||
-        !c->creds.secret_access_key || (cfg->creds.session_token && !c->creds.session_token)) {
+    if (!c->bucket || !c->region || !c->scheme_host || !c->host) {
         nb_s3_client_destroy(c);
         return nb_error_set(err, NB_ERR_NOMEM, "out of memory");
     }
@@ -88,26 +84,31 @@ static nb_status sign(void *ctx, const struct nb_http_request *req, struct nb_bu
 {
     (void)req;
     struct sign_ctx *s = ctx;
+    /* Asked per attempt: temporary credentials are refreshed before they expire, mid-run. */
+    struct nb_aws_creds creds;
+    nb_status st = nb_aws_creds_provider_get(s->c->creds, &creds, err);
+    if (st != NB_OK) return st;
     char date[17];
     nb_amz_date(nb_wall_us() / 1000000, date);
     struct nb_sigv4_header h[4] = {
         {"host", s->c->host},
         {"x-amz-content-sha256", s->payload_hash},
         {"x-amz-date", date},
-        {"x-amz-security-token", s->c->creds.session_token},
+        {"x-amz-security-token", creds.session_token},
     };
-    size_t n = s->c->creds.session_token ? 4 : 3;
+    size_t n = creds.session_token ? 4 : 3;
     struct nb_sigv4_request r = {s->method, s->path, s->query, h, n, s->payload_hash, s->c->region, "s3", date};
     struct nb_buf auth;
     nb_buf_init(&auth);
-    nb_status st = nb_sigv4_sign(&r, &s->c->creds, &auth, NULL, err);
+    st = nb_sigv4_sign(&r, &creds, &auth, NULL, err);
     if (st == NB_OK) {
         nb_buf_printf(headers, "Host: %s\nx-amz-content-sha256: %s\nx-amz-date: %s\n", s->c->host, s->payload_hash, date);
-        if (s->c->creds.session_token) nb_buf_printf(headers, "x-amz-security-token: %s\n", s->c->creds.session_token);
+        if (creds.session_token) nb_buf_printf(headers, "x-amz-security-token: %s\n", creds.session_token);
         nb_buf_printf(headers, "Authorization: %s\n", auth.data);
         st = nb_buf_status(headers, err);
     }
     nb_buf_cleanup(&auth);
+    nb_aws_creds_cleanup(&creds);
     return st;
 }
 

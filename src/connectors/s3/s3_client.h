@@ -9,6 +9,7 @@
 
 #include "core/buf.h"
 #include "net/http.h"
+#include "net/aws_creds.h"
 #include "net/sigv4.h"
 
 struct nb_s3_config {
@@ -16,7 +17,7 @@ struct nb_s3_config {
     const char *endpoint;        /* "http://127.0.0.1:9000"; NULL = https://s3.<region>.amazonaws.com */
     const char *region;          /* default us-east-1 */
     bool path_style;             /* bucket in the path (MinIO, Ceph, local servers) */
-    struct nb_aws_creds creds;   /* borrowed */
+    struct nb_aws_creds_provider *creds;   /* borrowed; asked at every signature (refreshes) */
 };
 
 struct nb_s3_client;

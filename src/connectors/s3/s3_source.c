@@ -1,5 +1,5 @@
-/* The s3 source: objects matched by a key glob, read as CSV through the csv connector's source
- * (connectors/common/file_source) with this connector's file access: ListObjectsV2 for the glob
+/* The s3 source: objects matched by a key glob, read as CSV or JSON through the csv/json connector's
+ * source (connectors/common/object_source) with this connector's file access: ListObjectsV2 for the glob
  * (lexical or newest-first order), and an istream of ranged GETs (8 MiB at a time, If-Match on the
  * listed ETag so an object replaced mid-read is an error, not a mix) for the bytes: objects are
  * streamed, never downloaded whole. */
@@ -18,12 +18,11 @@ static const struct nb_config_key s3_source_spec[] = {
     S3_COMMON_KEYS,
     {"path", NB_KEY_STRING, NULL, NULL, NB_KEY_REQUIRED,
      "object key or glob (* ? [..] match any character including '/'), e.g. exports/2024-*/part-*.csv"},
-    {"format", NB_KEY_ENUM, "csv", "csv", 0, "object format (csv; NDJSON and Parquet objects are not read yet)"},
     {"order", NB_KEY_ENUM, "lexical", "lexical|newest", 0, "order of the matched objects: by key, or newest first"},
     {"stream", NB_KEY_STRING, NULL, NULL, 0, "stream name (default: the first object's base name)"},
     {"stream_per_file", NB_KEY_BOOL, "false", NULL, 0, "one stream per object"},
     {"compression", NB_KEY_ENUM, "auto", "auto|none|gzip|zstd|lz4|bzip2|xz|snappy", 0, "codec (auto = by extension)"},
-    {"csv", NB_KEY_MAP, NULL, NULL, 0, "options of the csv source (delimiter, header, infer_types, ...: nebula spec csv)"},
+    {"include", NB_KEY_INCLUDE, NULL, NULL, 0, NULL, nb_object_source_keys},
     {NULL},
 };
 
@@ -271,9 +270,23 @@ static void s3_source_free(struct s3_source *s)
     free(s);
 }
 
+/* Incremental mode remembers an object by its ETag (changes whenever the bytes do). */
+static bool object_version(void *ctx, const char *name, char *out, size_t cap)
+{
+    struct s3_source *src = ctx;
+    const char *key = name_key(src, name);
+    for (size_t i = 0; i < src->n_objs; i++) {
+        if (strcmp(src->objs[i].key, key) == 0) {
+            snprintf(out, cap, "%s", src->objs[i].etag);
+            return true;
+        }
+    }
+    return false;
+}
+
 static nb_status s3_source_open(void **self, const struct nb_context *ctx, struct nb_error *err)
 {
-    extern const struct nb_connector_ops nb_connector_csv;
+    extern const struct nb_connector_ops nb_connector_csv, nb_connector_json;
     const struct nb_cfg *cfg = ctx->config;
     struct s3_source *s = calloc(1, sizeof *s);
     if (!s) return nb_error_set(err, NB_ERR_NOMEM, "out of memory");
@@ -281,7 +294,8 @@ static nb_status s3_source_open(void **self, const struct nb_context *ctx, struc
     nb_status st = nb_s3_setup(ctx, &s->conn, err);
     if (st != NB_OK) { free(s); return st; }
     struct nb_file_access fa = {s, list_objects, open_object};
-    if ((st = nb_object_source_open(&s->obj, nb_connector_csv.source, ctx, &fa, err)) != NB_OK) {
+    struct nb_object_source_args oa = {nb_connector_csv.source, nb_connector_json.source, &fa, object_version, "s3"};
+    if ((st = nb_object_source_open(&s->obj, ctx, &oa, err)) != NB_OK) {
         s3_source_free(s);
         return st;
     }
