@@ -28,6 +28,20 @@ expect_eq "$got" '[["id","BIGINT"],["name","VARCHAR"],["email","VARCHAR"],["age"
 got=$(node "$READ" --sql "SELECT DISTINCT compression FROM parquet_metadata(FILE)" pq/users.parquet)
 expect_eq "$got" '["SNAPPY"]' "default codec"
 
+# The file does not depend on how the rows were cut into batches or how many workers encoded them
+# (byte-bounded row groups and small pages make every boundary count).
+for run in "700 1" "333 3" "5000 2" "64 4"; do
+  set -- $run
+  nb pipeline csv parquet --source-path users.csv --dest-path pq/det-$1-$2.parquet --batch-size $1 --workers $2 \
+    --dest-opt row_group_bytes=48KiB --dest-opt page_size=4KiB --dest-opt compression=zstd
+  expect_rc 0 "deterministic run batch $1 workers $2"
+done
+for f in pq/det-333-3.parquet pq/det-5000-2.parquet pq/det-64-4.parquet; do
+  cmp -s pq/det-700-1.parquet "$f" || fail "$f differs from pq/det-700-1.parquet"
+done
+got=$(node "$READ" --sql "SELECT count(DISTINCT row_group_id) > 3, (SELECT count(*) FROM FILE), (SELECT sum(id) FROM FILE) FROM parquet_metadata(FILE)" pq/det-64-4.parquet)
+expect_eq "$got" '[true,"5000","12502500"]' "deterministic file: row groups and values"
+
 # A pipeline file with the format options: zstd, lz4_raw, small row groups.
 for codec in zstd lz4_raw gzip none; do
   cat > p_$codec.yaml <<Y

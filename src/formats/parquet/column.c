@@ -1,112 +1,16 @@
-/* Column chunks of the Parquet writer: values from batch columns (TEXT parsed by batch/value.h, or
- * NATIVE) to physical values, dictionary or PLAIN encoding with fallback, data page v1 assembly
- * (definition levels as the RLE hybrid with a 4-byte length), compression and statistics. */
-#include <lz4.h>
+/* Column chunks of the Parquet writer: encoded batch values (encode.c) into dictionary or PLAIN pages
+ * with fallback, data page v1 assembly (definition levels as the RLE hybrid with a 4-byte length),
+ * compression and statistics. */
 #include <math.h>
-#include <snappy-c.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <zstd.h>
 
-#include "batch/value.h"
-#include "core/str.h"
 #include "formats/parquet/column.h"
 
 #if !defined(__BYTE_ORDER__) || __BYTE_ORDER__ != __ORDER_LITTLE_ENDIAN__
 #error "the Parquet writer assumes a little-endian host (PLAIN values are copied as they are)"
 #endif
-
-/* ---- compression ------------------------------------------------------------------------------ */
-void pq_ctx_init(struct pq_ctx *x, const struct nb_parquet_options *opt)
-{
-    memset(x, 0, sizeof *x);
-    x->opt = opt;
-    nb_buf_init(&x->body);
-    nb_buf_init(&x->comp);
-    nb_buf_init(&x->hdr);
-}
-
-void pq_ctx_cleanup(struct pq_ctx *x)
-{
-    nb_buf_cleanup(&x->body);
-    nb_buf_cleanup(&x->comp);
-    nb_buf_cleanup(&x->hdr);
-    if (x->zstd) ZSTD_freeCCtx(x->zstd);
-    if (x->z_ready) deflateEnd(&x->z);
-    x->zstd = NULL;
-    x->z_ready = false;
-}
-
-nb_status pq_compress(struct pq_ctx *x, const char *src, size_t n, const char **out, size_t *out_len,
-                      struct nb_error *err)
-{
-    struct nb_buf *d = &x->comp;
-    nb_buf_reset(d);
-    switch (x->opt->codec) {
-    case NB_PQ_UNCOMPRESSED:
-        *out = src;
-        *out_len = n;
-        return NB_OK;
-    case NB_PQ_SNAPPY: {
-        size_t cap = snappy_max_compressed_length(n);
-        if (!nb_buf_reserve(d, cap)) break;
-        size_t len = cap;
-        if (snappy_compress(src, n, d->data, &len) != SNAPPY_OK)
-            return nb_error_set(err, NB_ERR_INTERNAL, "parquet: snappy compression of a %zu-byte page failed", n);
-        d->len = len;
-        goto done;
-    }
-    case NB_PQ_GZIP: {
-        if (!x->z_ready) {
-            memset(&x->z, 0, sizeof x->z);
-            int level = x->opt->level ? x->opt->level : Z_DEFAULT_COMPRESSION;
-            /* windowBits 15 + 16: a gzip member, which is what Parquet's GZIP codec means. */
-            if (deflateInit2(&x->z, level, Z_DEFLATED, 15 + 16, 8, Z_DEFAULT_STRATEGY) != Z_OK)
-                return nb_error_set(err, NB_ERR_NOMEM, "parquet: cannot start a gzip compressor");
-            x->z_ready = true;
-        } else if (deflateReset(&x->z) != Z_OK) {
-            return nb_error_set(err, NB_ERR_INTERNAL, "parquet: gzip compressor reset failed");
-        }
-        size_t cap = deflateBound(&x->z, (uLong)n) + 32;
-        if (!nb_buf_reserve(d, cap)) break;
-        x->z.next_in = (Bytef *)(uintptr_t)src;
-        x->z.avail_in = (uInt)n;
-        x->z.next_out = (Bytef *)d->data;
-        x->z.avail_out = (uInt)cap;
-        if (deflate(&x->z, Z_FINISH) != Z_STREAM_END)
-            return nb_error_set(err, NB_ERR_INTERNAL, "parquet: gzip compression of a %zu-byte page failed", n);
-        d->len = cap - x->z.avail_out;
-        goto done;
-    }
-    case NB_PQ_ZSTD: {
-        if (!x->zstd && !(x->zstd = ZSTD_createCCtx())) break;
-        size_t cap = ZSTD_compressBound(n);
-        if (!nb_buf_reserve(d, cap)) break;
-        int level = x->opt->level ? x->opt->level : ZSTD_CLEVEL_DEFAULT;
-        size_t r = ZSTD_compressCCtx(x->zstd, d->data, cap, src, n, level);
-        if (ZSTD_isError(r))
-            return nb_error_set(err, NB_ERR_INTERNAL, "parquet: zstd compression failed: %s", ZSTD_getErrorName(r));
-        d->len = r;
-        goto done;
-    }
-    case NB_PQ_LZ4_RAW: {
-        if (n > (size_t)LZ4_MAX_INPUT_SIZE)
-            return nb_error_set(err, NB_ERR_LIMIT, "parquet: a %zu-byte page is too large for lz4; lower page_size", n);
-        int cap = LZ4_compressBound((int)n);
-        if (!nb_buf_reserve(d, (size_t)cap)) break;
-        int r = LZ4_compress_default(src, d->data, (int)n, cap);
-        if (r <= 0) return nb_error_set(err, NB_ERR_INTERNAL, "parquet: lz4 compression of a %zu-byte page failed", n);
-        d->len = (size_t)r;
-        goto done;
-    }
-    }
-    return nb_error_set(err, NB_ERR_NOMEM, "parquet: out of memory compressing a %zu-byte page", n);
-done:
-    *out = d->data;
-    *out_len = d->len;
-    return NB_OK;
-}
 
 /* ---- statistics ------------------------------------------------------------------------------- */
 static void stats_reset(struct pq_stats *s)
@@ -144,6 +48,20 @@ static inline void stat_double(struct pq_stats *s, double v)
 }
 
 /* Unsigned lexicographic (BYTE_ARRAY) or signed big-endian (FLBA decimals). */
+/* The first 8 bytes as a big-endian number, zero-padded: comparing two of them orders the strings
+ * as memcmp would as far as they differ there (a shorter string pads with zeros, which also sorts
+ * first). Most statistics comparisons end here, without a memcmp call. */
+static inline uint64_t prefix_be(const char *p, size_t n)
+{
+    uint64_t v = 0;
+    if (n >= 8) {
+        memcpy(&v, p, 8);
+        return __builtin_bswap64(v);
+    }
+    for (size_t i = 0; i < n; i++) v |= (uint64_t)(unsigned char)p[i] << (56 - 8 * i);
+    return v;
+}
+
 static int cmp_bytes(bool is_signed, const char *a, size_t an, const char *b, size_t bn)
 {
     if (is_signed) {
@@ -152,8 +70,10 @@ static int cmp_bytes(bool is_signed, const char *a, size_t an, const char *b, si
         if (sa != sb) return sa < sb ? -1 : 1;
         return memcmp(a + 1, b + 1, an - 1);
     }
+    uint64_t pa = prefix_be(a, an), pb = prefix_be(b, bn);
+    if (pa != pb) return pa < pb ? -1 : 1;
     size_t m = an < bn ? an : bn;
-    int r = m ? memcmp(a, b, m) : 0;
+    int r = m > 8 ? memcmp(a + 8, b + 8, m - 8) : 0;
     if (r) return r;
     return an < bn ? -1 : an > bn;
 }
@@ -241,23 +161,6 @@ bool pq_stats_value(const struct pq_col *c, const struct pq_stats *s, bool max, 
 }
 
 /* ---- dictionary ------------------------------------------------------------------------------- */
-static uint32_t hash_bytes(const char *p, size_t n)
-{
-    uint64_t h = 0x9e3779b97f4a7c15ull ^ n;
-    size_t i = 0;
-    for (; i + 8 <= n; i += 8) {
-        uint64_t w;
-        memcpy(&w, p + i, 8);
-        h = (h ^ w) * 0xff51afd7ed558ccdull;
-        h ^= h >> 32;
-    }
-    uint64_t t = 0;
-    memcpy(&t, p + i, n - i);
-    h = (h ^ t) * 0xc4ceb9fe1a85ec53ull;
-    h ^= h >> 29;
-    return (uint32_t)h;
-}
-
 static void dict_clear(struct pq_dict *d)
 {
     if (d->slots && d->count) memset(d->slots, 0, ((size_t)d->mask + 1) * sizeof *d->slots);
@@ -268,21 +171,21 @@ static void dict_clear(struct pq_dict *d)
 static void dict_free(struct pq_dict *d)
 {
     free(d->slots);
-    free(d->hash);
-    free(d->off);
-    free(d->len);
+    free(d->ent);
     nb_buf_cleanup(&d->plain);
     memset(d, 0, sizeof *d);
 }
 
 static bool dict_rehash(struct pq_dict *d, uint32_t nslots)
 {
-    uint32_t *s = calloc(nslots, sizeof *s);
+    uint64_t *s = calloc(nslots, sizeof *s);
     if (!s) return false;
-    for (uint32_t e = 0; e < d->count; e++) {
-        uint32_t i = d->hash[e] & (nslots - 1);
-        while (s[i]) i = (i + 1) & (nslots - 1);
-        s[i] = e + 1;
+    for (uint32_t i = 0; d->slots && i <= d->mask; i++) {
+        uint64_t v = d->slots[i];
+        if (!v) continue;
+        uint32_t j = (uint32_t)(v >> 32) & (nslots - 1);
+        while (s[j]) j = (j + 1) & (nslots - 1);
+        s[j] = v;
     }
     free(d->slots);
     d->slots = s;
@@ -290,25 +193,45 @@ static bool dict_rehash(struct pq_dict *d, uint32_t nslots)
     return true;
 }
 
-/* Index of the value, adding it (with a 4-byte length first when prefixed) if new; -1 on OOM. */
-static int64_t dict_add(struct pq_dict *d, const char *p, size_t n, bool prefixed)
+/* Keys of up to 16 bytes (most of them: numbers, short strings) in two loads each, not a memcmp call. */
+static inline bool bytes_eq(const char *a, const char *b, size_t n)
+{
+    uint64_t x, y, u, v;
+    if (n >= 8 && n <= 16) {
+        memcpy(&x, a, 8);
+        memcpy(&y, b, 8);
+        memcpy(&u, a + n - 8, 8);
+        memcpy(&v, b + n - 8, 8);
+        return ((x ^ y) | (u ^ v)) == 0;
+    }
+    if (n >= 4 && n < 8) {
+        uint32_t x4, y4, u4, v4;
+        memcpy(&x4, a, 4);
+        memcpy(&y4, b, 4);
+        memcpy(&u4, a + n - 4, 4);
+        memcpy(&v4, b + n - 4, 4);
+        return ((x4 ^ y4) | (u4 ^ v4)) == 0;
+    }
+    return memcmp(a, b, n) == 0;
+}
+
+/* Index of the value of hash h (pq_hash_bytes), adding it (with a 4-byte length first when
+ * prefixed) if new; -1 on OOM. */
+static inline int64_t dict_add(struct pq_dict *d, const char *p, size_t n, uint32_t h, bool prefixed)
 {
     if (!d->slots && !dict_rehash(d, 1024)) return -1;
-    uint32_t h = hash_bytes(p, n);
     uint32_t i = h & d->mask;
-    for (uint32_t e; (e = d->slots[i]) != 0; i = (i + 1) & d->mask) {
-        e--;
-        if (d->hash[e] == h && d->len[e] == n && memcmp(d->plain.data + d->off[e], p, n) == 0) return e;
+    for (uint64_t v; (v = d->slots[i]) != 0; i = (i + 1) & d->mask) {
+        if ((uint32_t)(v >> 32) != h) continue;
+        uint32_t e = (uint32_t)v - 1;
+        uint64_t en = d->ent[e];
+        if ((uint32_t)(en >> 32) == n && bytes_eq(d->plain.data + (uint32_t)en, p, n)) return e;
     }
     if (d->count == d->cap) {
         uint32_t cap = d->cap ? d->cap * 2 : 1024;
-        uint32_t *a = realloc(d->hash, cap * sizeof *a);
+        uint64_t *a = realloc(d->ent, cap * sizeof *a);
         if (!a) return -1;
-        d->hash = a;
-        if (!(a = realloc(d->off, cap * sizeof *a))) return -1;
-        d->off = a;
-        if (!(a = realloc(d->len, cap * sizeof *a))) return -1;
-        d->len = a;
+        d->ent = a;
         d->cap = cap;
     }
     if (prefixed) {
@@ -316,12 +239,11 @@ static int64_t dict_add(struct pq_dict *d, const char *p, size_t n, bool prefixe
         pq_buf_add(&d->plain, &len32, 4);
     }
     uint32_t e = d->count;
-    d->off[e] = (uint32_t)d->plain.len;
+    uint64_t off = d->plain.len;
     pq_buf_add(&d->plain, p, n);
     if (d->plain.oom) return -1;
-    d->hash[e] = h;
-    d->len[e] = (uint32_t)n;
-    d->slots[i] = e + 1;
+    d->ent[e] = off | (uint64_t)n << 32;
+    d->slots[i] = (uint64_t)h << 32 | (e + 1);
     d->count++;
     if ((uint64_t)d->count * 2 > (uint64_t)d->mask + 1 && !dict_rehash(d, (d->mask + 1) * 2)) return -1;
     return e;
@@ -334,38 +256,63 @@ static int decimal_bytes(int precision)
     return (int)ceil((precision * 3.3219280948873623 + 1.0) / 8.0);
 }
 
+nb_status pq_kind_of(const struct nb_field *f, enum pq_kind *kind, enum pq_phys *phys, int *type_length,
+                     struct nb_error *err)
+{
+    *type_length = 0;
+    switch (f->type.id) {
+    case NB_TYPE_NULL: *kind = PK_NULL; *phys = PQ_INT32; break;
+    case NB_TYPE_BOOL: *kind = PK_BOOL; *phys = PQ_BOOLEAN; break;
+    case NB_TYPE_INT32: *kind = PK_I32; *phys = PQ_INT32; break;
+    case NB_TYPE_INT64: *kind = PK_I64; *phys = PQ_INT64; break;
+    case NB_TYPE_FLOAT64: *kind = PK_F64; *phys = PQ_DOUBLE; break;
+    case NB_TYPE_DATE: *kind = PK_DATE; *phys = PQ_INT32; break;
+    case NB_TYPE_TIME: *kind = PK_TIME; *phys = PQ_INT64; break;
+    case NB_TYPE_TIMESTAMP: *kind = PK_TS; *phys = PQ_INT64; break;
+    case NB_TYPE_STRING: *kind = PK_STRING; *phys = PQ_BYTE_ARRAY; break;
+    case NB_TYPE_BINARY:
+    case NB_TYPE_JSON: *kind = PK_BYTES; *phys = PQ_BYTE_ARRAY; break;
+    case NB_TYPE_DECIMAL:
+        if (f->type.precision < 1 || f->type.precision > 76 || f->type.scale > f->type.precision)
+            return nb_error_set(err, NB_ERR_CONFIG, "parquet: column '%s' has decimal(%u,%u): precision must be "
+                                "1..76 and scale 0..precision", f->name, f->type.precision, f->type.scale);
+        if (f->type.precision <= 9) { *kind = PK_DEC32; *phys = PQ_INT32; }
+        else if (f->type.precision <= 18) { *kind = PK_DEC64; *phys = PQ_INT64; }
+        else { *kind = PK_DECFIX; *phys = PQ_FLBA; *type_length = decimal_bytes(f->type.precision); }
+        break;
+    default:
+        return nb_error_set(err, NB_ERR_UNSUPPORTED, "parquet: column '%s' has a type Parquet output does not "
+                            "support (id %d)", f->name, (int)f->type.id);
+    }
+    return NB_OK;
+}
+
+size_t pq_kind_width(enum pq_kind kind, int type_length)
+{
+    switch (kind) {
+    case PK_BOOL: return 1;
+    case PK_I32: case PK_DATE: case PK_DEC32: return 4;
+    case PK_I64: case PK_TIME: case PK_TS: case PK_F64: case PK_DEC64: return 8;
+    case PK_DECFIX: return (size_t)type_length;
+    default: return 0;
+    }
+}
+
+bool pq_kind_dict_ok(const struct nb_parquet_options *opt, enum pq_kind kind, enum pq_phys phys)
+{
+    return opt->dictionary && phys != PQ_BOOLEAN && kind != PK_NULL;
+}
+
 nb_status pq_col_init(struct pq_col *c, const struct nb_field *f, const struct nb_parquet_options *opt,
                       struct nb_error *err)
 {
     memset(c, 0, sizeof *c);
     c->name = f->name;
     c->type = f->type;
-    c->optional = f->nullable;
-    switch (f->type.id) {
-    case NB_TYPE_NULL: c->kind = PK_NULL; c->phys = PQ_INT32; c->optional = true; break;
-    case NB_TYPE_BOOL: c->kind = PK_BOOL; c->phys = PQ_BOOLEAN; break;
-    case NB_TYPE_INT32: c->kind = PK_I32; c->phys = PQ_INT32; break;
-    case NB_TYPE_INT64: c->kind = PK_I64; c->phys = PQ_INT64; break;
-    case NB_TYPE_FLOAT64: c->kind = PK_F64; c->phys = PQ_DOUBLE; break;
-    case NB_TYPE_DATE: c->kind = PK_DATE; c->phys = PQ_INT32; break;
-    case NB_TYPE_TIME: c->kind = PK_TIME; c->phys = PQ_INT64; break;
-    case NB_TYPE_TIMESTAMP: c->kind = PK_TS; c->phys = PQ_INT64; break;
-    case NB_TYPE_STRING: c->kind = PK_STRING; c->phys = PQ_BYTE_ARRAY; break;
-    case NB_TYPE_BINARY:
-    case NB_TYPE_JSON: c->kind = PK_BYTES; c->phys = PQ_BYTE_ARRAY; break;
-    case NB_TYPE_DECIMAL:
-        if (f->type.precision < 1 || f->type.precision > 76 || f->type.scale > f->type.precision)
-            return nb_error_set(err, NB_ERR_CONFIG, "parquet: column '%s' has decimal(%u,%u): precision must be "
-                                "1..76 and scale 0..precision", f->name, f->type.precision, f->type.scale);
-        if (f->type.precision <= 9) { c->kind = PK_DEC32; c->phys = PQ_INT32; }
-        else if (f->type.precision <= 18) { c->kind = PK_DEC64; c->phys = PQ_INT64; }
-        else { c->kind = PK_DECFIX; c->phys = PQ_FLBA; c->type_length = decimal_bytes(f->type.precision); }
-        break;
-    default:
-        return nb_error_set(err, NB_ERR_UNSUPPORTED, "parquet: column '%s' has a type Parquet output does not "
-                            "support (id %d)", f->name, (int)f->type.id);
-    }
-    c->dict_ok = opt->dictionary && c->phys != PQ_BOOLEAN && c->kind != PK_NULL;
+    c->optional = f->nullable || f->type.id == NB_TYPE_NULL;
+    nb_status st = pq_kind_of(f, &c->kind, &c->phys, &c->type_length, err);
+    if (st != NB_OK) return st;
+    c->dict_ok = pq_kind_dict_ok(opt, c->kind, c->phys);
     c->page_dict = c->dict_ok;
     c->cap_rows = opt->page_rows;
     c->idx = malloc(c->cap_rows * sizeof *c->idx);
@@ -407,7 +354,7 @@ void pq_col_reset_chunk(struct pq_col *c)
     nb_buf_reset(&c->chunk);
     nb_buf_reset(&c->dictpage);
     nb_buf_reset(&c->ci_bytes);
-    c->values = c->uncompressed = c->compressed = 0;
+    c->values = c->uncompressed = c->compressed = c->made = 0;
     c->enc_mask = 0;
     c->n_pages = 0;
     c->ci_valid = true;
@@ -419,7 +366,7 @@ void pq_col_reset_chunk(struct pq_col *c)
 size_t pq_col_buffered(const struct pq_col *c)
 {
     /* the dictionary's hash table costs about 16 bytes an entry besides its PLAIN bytes */
-    return c->chunk.len + c->vals.len + c->pn * sizeof(uint32_t) + c->dict.plain.len + (size_t)c->dict.count * 16;
+    return (size_t)c->made + c->vals.len + c->pn * sizeof(uint32_t) + c->dict.plain.len + (size_t)c->dict.count * 16;
 }
 
 /* ---- pages ------------------------------------------------------------------------------------ */
@@ -496,12 +443,21 @@ static nb_status record_page_index(struct pq_col *c, struct nb_error *err)
 nb_status pq_col_finish_page(struct pq_ctx *x, struct pq_col *c, struct nb_error *err)
 {
     if (c->pv == 0) return NB_OK;
-    struct nb_buf *body = &x->body;
+    struct pq_job *j;
+    nb_status st = pq_ctx_job(x, &j, err);
+    if (st != NB_OK) return st;
+    struct nb_buf *body = &j->body;
     nb_buf_reset(body);
     if (c->optional) {
         uint32_t len = 0;
         pq_buf_add(body, &len, 4);
-        pq_rle_encode(body, c->defs, 1, c->pv, 1);
+        if (c->pn == c->pv && c->pv >= 8) {
+            /* no nulls: one RLE run of 1s, as pq_rle_encode would write it, without the scan */
+            pq_varint(body, (uint64_t)c->pv << 1);
+            nb_buf_putc(body, 1);
+        } else {
+            pq_rle_encode(body, c->defs, 1, c->pv, 1);
+        }
         len = (uint32_t)(body->len - 4);
         if (!body->oom) memcpy(body->data, &len, 4);
     }
@@ -524,24 +480,21 @@ nb_status pq_col_finish_page(struct pq_ctx *x, struct pq_col *c, struct nb_error
         }
         pq_buf_add(body, c->vals.data, c->vals.len);
     }
-    nb_status st = nb_buf_status(body, err);
-    if (st != NB_OK) return st;
+    if ((st = nb_buf_status(body, err)) != NB_OK) return st;
     if (body->len > INT32_MAX) return page_too_large(c, body->len, err);
-    const char *comp;
-    size_t clen;
-    if ((st = pq_compress(x, body->data, body->len, &comp, &clen, err)) != NB_OK) return st;
-    if (clen > INT32_MAX) return page_too_large(c, clen, err);
-    page_header(&x->hdr, PQ_DATA_PAGE, body->len, clen, c->pv, enc);
     if ((st = record_page_index(c, err)) != NB_OK) return st;
-    struct pq_page_loc *loc = &c->pages[c->n_pages++];
-    loc->offset = c->chunk.len;
-    loc->size = (uint32_t)(x->hdr.len + clen);
+    struct pq_page_loc *loc = &c->pages[c->n_pages];
+    loc->offset = 0;   /* known once compressed: pq_col_page_done */
+    loc->size = 0;
     loc->first_row = c->values;
-    pq_buf_add(&c->chunk, x->hdr.data, x->hdr.len);
-    pq_buf_add(&c->chunk, comp, clen);
-    if ((st = nb_buf_status(&c->chunk, err)) != NB_OK) return st;
-    c->uncompressed += x->hdr.len + body->len;
-    c->compressed += x->hdr.len + clen;
+    j->col = c;
+    j->type = PQ_DATA_PAGE;
+    j->enc = enc;
+    j->num_values = c->pv;
+    j->page = c->n_pages++;
+    j->src = body->data;
+    j->src_len = body->len;
+    c->made += body->len;
     c->enc_mask |= 1u << enc;
     c->values += c->pv;
     stats_merge(c, &c->st, &c->pst);
@@ -550,6 +503,7 @@ nb_status pq_col_finish_page(struct pq_ctx *x, struct pq_col *c, struct nb_error
     c->page_raw = 0;
     nb_buf_reset(&c->vals);
     c->page_dict = c->dict_ok && !c->fallen;
+    pq_ctx_submit(x, j);
     return NB_OK;
 }
 
@@ -560,23 +514,43 @@ nb_status pq_col_finish_chunk(struct pq_ctx *x, struct pq_col *c, struct nb_erro
     nb_buf_reset(&c->dictpage);
     if (c->dict.count == 0) return NB_OK;
     if (c->dict.plain.len > INT32_MAX) return page_too_large(c, c->dict.plain.len, err);
-    const char *comp;
-    size_t clen;
-    if ((st = pq_compress(x, c->dict.plain.data, c->dict.plain.len, &comp, &clen, err)) != NB_OK) return st;
-    page_header(&x->hdr, PQ_DICTIONARY_PAGE, c->dict.plain.len, clen, c->dict.count, PQ_ENC_PLAIN);
-    pq_buf_add(&c->dictpage, x->hdr.data, x->hdr.len);
-    pq_buf_add(&c->dictpage, comp, clen);
-    c->uncompressed += x->hdr.len + c->dict.plain.len;
-    c->compressed += x->hdr.len + clen;
+    struct pq_job *j;
+    if ((st = pq_ctx_job(x, &j, err)) != NB_OK) return st;
+    /* the dictionary stays as it is until the chunk is written: compressed in place */
+    j->col = c;
+    j->type = PQ_DICTIONARY_PAGE;
+    j->enc = PQ_ENC_PLAIN;
+    j->num_values = c->dict.count;
+    j->src = c->dict.plain.data;
+    j->src_len = c->dict.plain.len;
     c->enc_mask |= 1u << PQ_ENC_PLAIN;
-    return nb_buf_status(&c->dictpage, err);
+    pq_ctx_submit(x, j);
+    return NB_OK;
+}
+
+nb_status pq_col_page_done(struct pq_ctx *x, struct pq_job *j, struct nb_error *err)
+{
+    struct pq_col *c = j->col;
+    if (j->out_len > INT32_MAX) return page_too_large(c, j->out_len, err);
+    page_header(&x->hdr, j->type, j->src_len, j->out_len, j->num_values, j->enc);
+    struct nb_buf *dst = j->type == PQ_DATA_PAGE ? &c->chunk : &c->dictpage;
+    if (j->type == PQ_DATA_PAGE) {
+        struct pq_page_loc *loc = &c->pages[j->page];
+        loc->offset = c->chunk.len;
+        loc->size = (uint32_t)(x->hdr.len + j->out_len);
+    }
+    pq_buf_add(dst, x->hdr.data, x->hdr.len);
+    pq_buf_add(dst, j->out, j->out_len);
+    c->uncompressed += x->hdr.len + j->src_len;
+    c->compressed += x->hdr.len + j->out_len;
+    return nb_buf_status(dst, err);
 }
 
 /* ---- values ----------------------------------------------------------------------------------- */
-static nb_status add_fixed(struct pq_col *c, const void *p, size_t w, struct nb_error *err)
+static inline nb_status add_fixed(struct pq_col *c, const void *p, size_t w, uint32_t h, struct nb_error *err)
 {
     if (c->page_dict) {
-        int64_t e = dict_add(&c->dict, p, w, false);
+        int64_t e = dict_add(&c->dict, p, w, h, false);
         if (e < 0) return nb_error_set(err, NB_ERR_NOMEM, "parquet: out of memory (dictionary of '%s')", c->name);
         c->idx[c->pn] = (uint32_t)e;
         c->page_raw += w;
@@ -587,11 +561,11 @@ static nb_status add_fixed(struct pq_col *c, const void *p, size_t w, struct nb_
     return NB_OK;
 }
 
-static nb_status add_bytes(struct pq_col *c, const char *p, size_t n, struct nb_error *err)
+static inline nb_status add_bytes(struct pq_col *c, const char *p, size_t n, uint32_t h, struct nb_error *err)
 {
     if (n > UINT32_MAX / 2) return page_too_large(c, n, err);
     if (c->page_dict) {
-        int64_t e = dict_add(&c->dict, p, n, true);
+        int64_t e = dict_add(&c->dict, p, n, h, true);
         if (e < 0) return nb_error_set(err, NB_ERR_NOMEM, "parquet: out of memory (dictionary of '%s')", c->name);
         c->idx[c->pn] = (uint32_t)e;
         c->page_raw += 4 + n;
@@ -615,192 +589,116 @@ static inline void add_bool(struct pq_col *c, bool v)
     c->pn++;
 }
 
-static void mul10_add(uint8_t *be, int len, unsigned digit)
+/* PLAIN pages of a fixed-width column without nulls: the encoded values are already the page's
+ * bytes, so they are copied a page's worth at a time and min/max is one tight loop. Pages end
+ * exactly where the value-by-value path ends them (at page_rows values or page_size bytes). */
+static inline __attribute__((always_inline)) nb_status append_plain_fixed(struct pq_ctx *x, struct pq_col *c,
+                                                                          const struct pq_enc_col *ec, size_t r,
+                                                                          size_t r1, const enum pq_kind kind,
+                                                                          const size_t w, struct nb_error *err)
 {
-    unsigned carry = digit;
-    for (int i = len - 1; i >= 0; i--) {
-        unsigned v = be[i] * 10u + carry;
-        be[i] = (uint8_t)v;
-        carry = v >> 8;
+    nb_status st;
+    while (r < r1) {
+        size_t k = r1 - r, room = c->cap_rows - c->pv;
+        size_t bytes_room = c->vals.len >= x->opt->page_size ? 1 : (x->opt->page_size - c->vals.len + w - 1) / w;
+        if (k > room) k = room;
+        if (k > bytes_room) k = bytes_room;
+        const uint8_t *v = ec->vals + r * w;
+        if (kind == PK_F64) {
+            for (size_t i = 0; i < k; i++) {
+                double d;
+                memcpy(&d, v + i * 8, 8);
+                stat_double(&c->pst, d);
+            }
+        } else {
+            int64_t mn = INT64_MAX, mx = INT64_MIN;
+            for (size_t i = 0; i < k; i++) {
+                int64_t a;
+                if (kind == PK_I32) {
+                    int32_t b;
+                    memcpy(&b, v + i * 4, 4);
+                    a = b;
+                } else {
+                    memcpy(&a, v + i * 8, 8);
+                }
+                mn = a < mn ? a : mn;
+                mx = a > mx ? a : mx;
+            }
+            if (k) {
+                stat_int(&c->pst, mn);
+                stat_int(&c->pst, mx);
+            }
+        }
+        pq_buf_add(&c->vals, v, k * w);
+        if (c->optional) memset(c->defs + c->pv, 1, k);
+        c->pv += k;
+        c->pn += k;
+        r += k;
+        if (c->pv >= c->cap_rows || c->vals.len >= x->opt->page_size)
+            if ((st = pq_col_finish_page(x, c, err)) != NB_OK) return st;
     }
+    if (c->vals.oom) return nb_error_set(err, NB_ERR_NOMEM, "parquet: out of memory buffering column '%s'", c->name);
+    return NB_OK;
 }
 
-/* Decimal text ([-+]?digits[.digits]) to big-endian two's complement of len bytes at `scale`.
- * For precisions beyond the 128-bit parser of batch/value.h. */
-static bool parse_decimal_wide(const char *s, size_t n, int precision, int scale, uint8_t *be, int len)
+/* The rows of one kind: always inlined with a constant kind and width, so each kind gets its own
+ * loop without a per-value switch. */
+static inline __attribute__((always_inline)) nb_status append_rows(struct pq_ctx *x, struct pq_col *c,
+                                                                   const struct nb_column *bc,
+                                                                   const struct pq_enc_col *ec, size_t r0, size_t r1,
+                                                                   const enum pq_kind kind, const size_t w,
+                                                                   struct nb_error *err)
 {
-    size_t i = 0;
-    bool neg = false;
-    if (i < n && (s[i] == '+' || s[i] == '-')) neg = s[i++] == '-';
-    memset(be, 0, (size_t)len);
-    int sig = 0, fd = 0;
-    bool any = false, dot = false;
-    for (; i < n; i++) {
-        char ch = s[i];
-        if (ch == '.') {
-            if (dot || !any) return false;
-            dot = true;
-            continue;
-        }
-        if (ch < '0' || ch > '9') return false;
-        any = true;
-        if (dot && ++fd > scale) {
-            if (ch != '0') return false;   /* zeros beyond the scale change nothing (as batch/value.h) */
-            continue;
-        }
-        if (sig == 0 && ch == '0') continue;
-        if (++sig > precision) return false;
-        mul10_add(be, len, (unsigned)(ch - '0'));
-    }
-    if (!any || (dot && fd == 0)) return false;
-    int used = fd > scale ? scale : fd;
-    if (sig && sig + (scale - used) > precision) return false;
-    for (int k = used; k < scale; k++) mul10_add(be, len, 0);
-    if (neg) {
-        unsigned carry = 1;
-        for (int k = len - 1; k >= 0; k--) {
-            unsigned v = (uint8_t)~be[k] + carry;
-            be[k] = (uint8_t)v;
-            carry = v >> 8;
-        }
-    }
-    return true;
-}
-
-static nb_status bad_value(const struct pq_col *c, const struct nb_batch *b, size_t row, uint64_t row_base,
-                           const char *p, size_t n, const char *what, struct nb_error *err)
-{
-    char tname[48];
-    nb_type_format(c->type, tname, sizeof tname);
-    char where[160] = "";
-    if (b->locs && b->source_name)
-        snprintf(where, sizeof where, " (%s:%llu)", b->source_name, (unsigned long long)b->locs[row].line);
-    else if (b->locs)
-        snprintf(where, sizeof where, " (line %llu)", (unsigned long long)b->locs[row].line);
-    int shown = n > 64 ? 64 : (int)n;
-    return nb_error_set(err, NB_ERR_INVALID, "parquet: column '%s', row %llu%s: value '%.*s%s' %s %s", c->name,
-                        (unsigned long long)(row_base + row + 1), where, shown, p ? p : "", n > 64 ? "..." : "",
-                        what, tname);
-}
-
-nb_status pq_col_write(struct pq_ctx *x, struct pq_col *c, const struct nb_batch *b, size_t col, size_t r0,
-                       size_t r1, uint64_t row_base, struct nb_error *err)
-{
-    const struct nb_column *bc = &b->cols[col];
     nb_status st = NB_OK;
-    bool native = bc->repr == NB_REPR_NATIVE;
-    if (bc->len < r1)
-        return nb_error_set(err, NB_ERR_INTERNAL, "parquet: column '%s' has %zu values for %zu rows", c->name,
-                            bc->len, r1);
-    if (native) {
-        size_t want = 0;
-        switch (c->kind) {
-        case PK_BOOL: want = 1; break;
-        case PK_I32: case PK_DATE: want = 4; break;
-        case PK_I64: case PK_F64: case PK_TIME: case PK_TS: want = 8; break;
-        default: break;
-        }
-        if (want == 0 || bc->width != want)
-            return nb_error_set(err, NB_ERR_INTERNAL, "parquet: column '%s' arrived in a native layout of width %zu "
-                                "this writer does not expect", c->name, bc->width);
-    }
-    uint8_t fix[32];
+    if ((kind == PK_I32 || kind == PK_I64 || kind == PK_F64) && !c->page_dict && bc->null_count == 0)
+        return append_plain_fixed(x, c, ec, r0, r1, kind, w, err);
     for (size_t r = r0; r < r1; r++) {
-        size_t n = 0;
-        const char *p = NULL;
         if (nb_column_is_null(bc, r)) {
-            if (!c->optional)
-                return nb_error_set(err, NB_ERR_INVALID, "parquet: column '%s', row %llu: null in a column declared "
-                                    "not nullable", c->name, (unsigned long long)(row_base + r + 1));
-            c->defs[c->pv++] = 0;
+            c->defs[c->pv++] = 0;   /* the encoder refused nulls in a required column */
             c->pst.nulls++;
         } else {
-            if (!native) {
-                /* not nb_column_text: a column of only empty strings has no data buffer (NULL + 0) */
-                n = bc->offsets[r + 1] - bc->offsets[r];
-                p = bc->data ? bc->data + bc->offsets[r] : "";
-            }
-            switch (c->kind) {
+            const uint8_t *v = ec->vals ? ec->vals + r * w : NULL;
+            uint32_t h = ec->hash ? ec->hash[r] : 0;
+            switch (kind) {
             case PK_NULL:
-                return bad_value(c, b, r, row_base, p, n, "is not null in a column of type", err);
-            case PK_BOOL: {
-                bool v;
-                if (native) v = nb_column_bool(bc, r);
-                else if (!nb_value_parse_bool(p, n, &v)) goto bad;
-                stat_int(&c->pst, v);
-                add_bool(c, v);
+                return nb_error_set(err, NB_ERR_INTERNAL, "parquet: column '%s' has a value in the null type", c->name);
+            case PK_BOOL:
+                stat_int(&c->pst, *v);
+                add_bool(c, *v);
+                break;
+            case PK_I32: {
+                int32_t i;
+                memcpy(&i, v, 4);
+                stat_int(&c->pst, i);
+                st = add_fixed(c, v, 4, h, err);
                 break;
             }
-            case PK_I32:
-            case PK_DATE: {
-                int32_t v;
-                if (native) v = nb_column_i32(bc, r);
-                else if (!(c->kind == PK_I32 ? nb_value_parse_i32(p, n, &v) : nb_value_parse_date(p, n, &v))) goto bad;
-                stat_int(&c->pst, v);
-                st = add_fixed(c, &v, 4, err);
-                break;
-            }
-            case PK_I64:
-            case PK_TIME:
-            case PK_TS: {
-                int64_t v;
-                bool zoned;
-                if (native) v = nb_column_i64(bc, r);
-                else if (!(c->kind == PK_I64 ? nb_value_parse_i64(p, n, &v)
-                           : c->kind == PK_TIME ? nb_value_parse_time(p, n, &v)
-                                                : nb_value_parse_timestamp(p, n, &v, &zoned)))
-                    goto bad;
-                stat_int(&c->pst, v);
-                st = add_fixed(c, &v, 8, err);
+            case PK_I64: {
+                int64_t i;
+                memcpy(&i, v, 8);
+                stat_int(&c->pst, i);
+                st = add_fixed(c, v, 8, h, err);
                 break;
             }
             case PK_F64: {
-                double v;
-                if (native) v = nb_column_f64(bc, r);
-                else if (!nb_value_parse_f64(p, n, &v)) goto bad;
-                stat_double(&c->pst, v);
-                st = add_fixed(c, &v, 8, err);
+                double d;
+                memcpy(&d, v, 8);
+                stat_double(&c->pst, d);
+                st = add_fixed(c, v, 8, h, err);
                 break;
             }
-            case PK_DEC32:
-            case PK_DEC64: {
-                __int128 u;
-                if (!nb_value_parse_decimal(p, n, c->type.precision, c->type.scale, &u)) goto bad;
-                stat_int(&c->pst, (int64_t)u);
-                if (c->kind == PK_DEC32) {
-                    int32_t v = (int32_t)u;
-                    st = add_fixed(c, &v, 4, err);
-                } else {
-                    int64_t v = (int64_t)u;
-                    st = add_fixed(c, &v, 8, err);
-                }
+            case PK_DECFIX:
+                stat_bytes(&c->pst, true, (const char *)v, w);
+                st = add_fixed(c, v, w, h, err);
                 break;
-            }
-            case PK_DECFIX: {
-                int len = c->type_length;
-                if (c->type.precision <= 38) {
-                    __int128 u;
-                    if (!nb_value_parse_decimal(p, n, c->type.precision, c->type.scale, &u)) goto bad;
-                    for (int i = 0; i < len; i++)
-                        fix[len - 1 - i] = i < 16 ? (uint8_t)((unsigned __int128)u >> (8 * i)) : (u < 0 ? 0xff : 0);
-                } else if (!parse_decimal_wide(p, n, c->type.precision, c->type.scale, fix, len)) {
-                    goto bad;
-                }
-                stat_bytes(&c->pst, true, (const char *)fix, (size_t)len);
-                st = add_fixed(c, fix, (size_t)len, err);
-                break;
-            }
-            case PK_STRING:
-                if (!nb_utf8_valid(p, n))
-                    return nb_error_set(err, NB_ERR_INVALID, "parquet: column '%s', row %llu: value is not valid "
-                                        "UTF-8 (at byte %zu) and cannot be a Parquet STRING; declare the column "
-                                        "binary", c->name, (unsigned long long)(row_base + r + 1),
-                                        nb_utf8_valid_prefix(p, n));
-                /* fall through */
-            case PK_BYTES:
+            default: {   /* PK_STRING, PK_BYTES */
+                /* not nb_column_text: a column of only empty strings has no data buffer (NULL + 0) */
+                size_t n = bc->offsets[r + 1] - bc->offsets[r];
+                const char *p = bc->data ? bc->data + bc->offsets[r] : "";
                 stat_bytes(&c->pst, false, p, n);
-                st = add_bytes(c, p, n, err);
+                st = add_bytes(c, p, n, h, err);
                 break;
+            }
             }
             if (st != NB_OK) return st;
             if (c->optional) c->defs[c->pv] = 1;
@@ -815,10 +713,22 @@ nb_status pq_col_write(struct pq_ctx *x, struct pq_col *c, const struct nb_batch
         if (c->pv >= c->cap_rows || c->vals.len >= x->opt->page_size) {
             if ((st = pq_col_finish_page(x, c, err)) != NB_OK) return st;
         }
-        continue;
-    bad:
-        return bad_value(c, b, r, row_base, p, n, "does not fit", err);
     }
     if (c->vals.oom) return nb_error_set(err, NB_ERR_NOMEM, "parquet: out of memory buffering column '%s'", c->name);
     return NB_OK;
+}
+
+nb_status pq_col_append(struct pq_ctx *x, struct pq_col *c, const struct nb_column *bc, const struct pq_enc_col *ec,
+                        size_t r0, size_t r1, struct nb_error *err)
+{
+    switch (c->kind) {
+    case PK_BOOL: return append_rows(x, c, bc, ec, r0, r1, PK_BOOL, 1, err);
+    case PK_I32: case PK_DATE: case PK_DEC32: return append_rows(x, c, bc, ec, r0, r1, PK_I32, 4, err);
+    case PK_I64: case PK_TIME: case PK_TS: case PK_DEC64: return append_rows(x, c, bc, ec, r0, r1, PK_I64, 8, err);
+    case PK_F64: return append_rows(x, c, bc, ec, r0, r1, PK_F64, 8, err);
+    case PK_DECFIX: return append_rows(x, c, bc, ec, r0, r1, PK_DECFIX, (size_t)c->type_length, err);
+    case PK_STRING: case PK_BYTES: return append_rows(x, c, bc, ec, r0, r1, PK_BYTES, 0, err);
+    case PK_NULL: break;
+    }
+    return append_rows(x, c, bc, ec, r0, r1, PK_NULL, 0, err);
 }

@@ -74,10 +74,18 @@ static nb_status writer_open(void **writer, const void *options, struct nb_ostre
     return nb_parquet_writer_open((struct nb_parquet_writer **)writer, options ? options : &def, os, schema, err);
 }
 
+/* On a worker thread: the per-value work of the write, so the committer only merges (writer.c). */
+static nb_status encode(const void *options, const struct nb_batch *b, struct nb_buf *out, struct nb_error *err)
+{
+    (void)err;
+    struct nb_parquet_options def;
+    if (!options) nb_parquet_options_default(&def);
+    return nb_parquet_encode(options ? options : &def, b, out);
+}
+
 static nb_status writer_write(void *writer, const struct nb_batch *b, const struct nb_buf *encoded, struct nb_error *err)
 {
-    (void)encoded;
-    return nb_parquet_writer_write(writer, b, err);
+    return nb_parquet_writer_write_encoded(writer, b, encoded, err);
 }
 
 /* Nothing to push: a Parquet file is unreadable until its footer, so an early row-group boundary
@@ -101,7 +109,7 @@ const struct nb_format_ops nb_format_parquet = {
     .compresses_itself = true,
     .options_create = options_create,
     .options_destroy = options_destroy,
-    .encode = NULL,
+    .encode = encode,
     .writer_open = writer_open,
     .writer_write = writer_write,
     .writer_flush = writer_flush,

@@ -97,6 +97,13 @@ nb_status nb_parquet_writer_open(struct nb_parquet_writer **out, const struct nb
                                  struct nb_ostream *os, struct nb_schema *schema, struct nb_error *err);
 /* Append a batch (same schema). Row groups are written to the ostream as they fill. */
 nb_status nb_parquet_writer_write(struct nb_parquet_writer *w, const struct nb_batch *b, struct nb_error *err);
+/* The same, with `encoded` from nb_parquet_encode for this batch (on any thread), or NULL. */
+nb_status nb_parquet_writer_write_encoded(struct nb_parquet_writer *w, const struct nb_batch *b,
+                                          const struct nb_buf *encoded, struct nb_error *err);
+/* Thread-safe, from the options and the batch alone: the per-value work of a write (parsing, null
+ * checks, UTF-8 validation, dictionary hashes) into out. NB_DONE when the batch has a value that does
+ * not fit: then the writer finds it again and names its row. */
+nb_status nb_parquet_encode(const struct nb_parquet_options *opt, const struct nb_batch *b, struct nb_buf *out);
 /* End the current row group now (if it has rows). */
 nb_status nb_parquet_writer_flush(struct nb_parquet_writer *w, struct nb_error *err);
 /* Last row group, page indexes and footer. The ostream is finished by the caller. */

@@ -8,7 +8,8 @@
 
 #include "formats/parquet/column.h"
 
-#define PQ_SLICE_ROWS 8192   /* rows per column pass: keeps the row-group byte check close */
+#define PQ_SLICE_ROWS 1024   /* rows per column pass at most, between two row-group byte checks */
+#define PQ_FIRST_SLICE 64    /* before anything tells how large a row is */
 
 struct pq_chunk_meta {
     uint64_t start, data_page_offset, dict_page_offset;
@@ -41,6 +42,13 @@ struct nb_parquet_writer {
     size_t n_rgs, cap_rgs;
     bool broken;           /* an error left the buffers inconsistent: refuse further work */
     struct nb_buf scratch, tmp;
+    /* The row-group byte check runs at row counts that depend on the rows alone, never on how
+     * they came in batches, so the file is the same for any batch size: next_check is the rg_rows
+     * of the next one, set from the bytes a row took so far (bpr), so one slice adds about half of
+     * the room left at most. */
+    uint64_t next_check, bpr;
+    struct nb_buf enc;     /* a batch encoded here when the caller brought no encoding */
+    struct pq_enc_col *view;   /* per column: the current batch's encoded values */
 };
 
 void nb_parquet_options_default(struct nb_parquet_options *o)
@@ -95,8 +103,10 @@ nb_status nb_parquet_writer_open(struct nb_parquet_writer **out, const struct nb
     w->schema = nb_schema_retain(schema);
     nb_status st;
     w->ncols = schema->n_fields;
+    nb_buf_init(&w->enc);
     w->cols = calloc(w->ncols ? w->ncols : 1, sizeof *w->cols);
-    if (!w->cols) {
+    w->view = calloc(w->ncols ? w->ncols : 1, sizeof *w->view);
+    if (!w->cols || !w->view) {
         st = nb_error_set(err, NB_ERR_NOMEM, "parquet: out of memory");
         goto fail;
     }
@@ -121,14 +131,16 @@ static void chunk_meta_free(struct pq_chunk_meta *m)
 void nb_parquet_writer_destroy(struct nb_parquet_writer *w)
 {
     if (!w) return;
+    pq_ctx_cleanup(&w->x);   /* first: its threads may still read the columns' dictionaries */
     for (size_t i = 0; w->cols && i < w->ncols; i++) pq_col_cleanup(&w->cols[i]);
     free(w->cols);
+    free(w->view);
+    nb_buf_cleanup(&w->enc);
     for (size_t r = 0; r < w->n_rgs; r++) {
         for (size_t i = 0; i < w->ncols; i++) chunk_meta_free(&w->rgs[r].chunks[i]);
         free(w->rgs[r].chunks);
     }
     free(w->rgs);
-    pq_ctx_cleanup(&w->x);
     nb_buf_cleanup(&w->scratch);
     nb_buf_cleanup(&w->tmp);
     nb_schema_release(w->schema);
@@ -214,10 +226,12 @@ static nb_status flush_row_group(struct nb_parquet_writer *w, struct nb_error *e
     w->n_rgs++;   /* counted now so destroy frees its chunks whatever happens below */
     rg->file_offset = w->pos;
     rg->rows = w->rg_rows;
+    for (size_t i = 0; i < w->ncols; i++)
+        if ((st = pq_col_finish_chunk(&w->x, &w->cols[i], err)) != NB_OK) return st;
+    if ((st = pq_ctx_drain(&w->x, err)) != NB_OK) return st;
     for (size_t i = 0; i < w->ncols; i++) {
         struct pq_col *c = &w->cols[i];
         struct pq_chunk_meta *m = &rg->chunks[i];
-        if ((st = pq_col_finish_chunk(&w->x, c, err)) != NB_OK) return st;
         m->start = w->pos;
         if (c->dictpage.len) {
             m->has_dict = true;
@@ -242,6 +256,7 @@ static nb_status flush_row_group(struct nb_parquet_writer *w, struct nb_error *e
         pq_col_reset_chunk(c);
     }
     w->rg_rows = 0;
+    w->next_check = 0;
     return NB_OK;
 }
 
@@ -274,26 +289,79 @@ static nb_status schema_mismatch(const struct nb_parquet_writer *w, const struct
                         s->n_fields > n ? "appeared" : "disappeared");
 }
 
+nb_status nb_parquet_encode(const struct nb_parquet_options *opt, const struct nb_batch *b, struct nb_buf *out)
+{
+    if (!b->schema || b->n_rows == 0) return NB_DONE;
+    return pq_encode_batch(opt, b, 0, out, NULL) == NB_OK ? NB_OK : NB_DONE;
+}
+
+/* Whether the encoding fits this writer's columns (same options: hashes where a dictionary may be). */
+static bool view_usable(struct nb_parquet_writer *w, const struct nb_batch *b, const struct nb_buf *encoded)
+{
+    if (!encoded || !pq_enc_view(encoded, b, w->ncols, w->view)) return false;
+    for (size_t i = 0; i < w->ncols; i++) {
+        const struct pq_col *c = &w->cols[i];
+        size_t width = pq_kind_width(c->kind, c->type_length);
+        if ((c->dict_ok && !w->view[i].hash) || w->view[i].width != width || (width && !w->view[i].vals))
+            return false;
+    }
+    return true;
+}
+
+/* Rows until the next row-group byte check, with `bytes` buffered now. */
+static uint64_t check_step(const struct nb_parquet_writer *w, size_t bytes)
+{
+    if (w->bpr == 0) return PQ_FIRST_SLICE;
+    uint64_t left = w->opt.row_group_bytes > bytes ? w->opt.row_group_bytes - bytes : 0;
+    uint64_t step = left / (2 * w->bpr);
+    return step < 1 ? 1 : step > PQ_SLICE_ROWS ? PQ_SLICE_ROWS : step;
+}
+
 nb_status nb_parquet_writer_write(struct nb_parquet_writer *w, const struct nb_batch *b, struct nb_error *err)
+{
+    return nb_parquet_writer_write_encoded(w, b, NULL, err);
+}
+
+nb_status nb_parquet_writer_write_encoded(struct nb_parquet_writer *w, const struct nb_batch *b,
+                                          const struct nb_buf *encoded, struct nb_error *err)
 {
     if (w->broken) return nb_error_set(err, NB_ERR_INTERNAL, "parquet: the writer already failed; the file is abandoned");
     if (b->n_rows == 0) return NB_OK;
     if (!nb_schema_equal(b->schema, w->schema)) return schema_mismatch(w, b->schema, err);
     nb_status st = NB_OK;
-    uint64_t base = w->rows;
+    if (!view_usable(w, b, encoded)) {
+        /* No usable encoding from a worker (none, or a value it could not take): encode here,
+         * where the stream row number is known for the message. */
+        if ((st = pq_encode_batch(&w->opt, b, w->rows, &w->enc, err)) != NB_OK) goto fail;
+        if (!view_usable(w, b, &w->enc)) {
+            st = nb_error_set(err, NB_ERR_INTERNAL, "parquet: a batch encoding does not match its writer");
+            goto fail;
+        }
+    }
     size_t r = 0;
     while (r < b->n_rows) {
+        if (w->next_check <= w->rg_rows) w->next_check = w->rg_rows + check_step(w, 0);
         uint64_t room = w->opt.row_group_rows - w->rg_rows;
+        uint64_t to_slice = w->next_check - w->rg_rows;
         size_t take = b->n_rows - r;
         if (take > room) take = (size_t)room;
-        if (take > PQ_SLICE_ROWS) take = PQ_SLICE_ROWS;
+        if (take > to_slice) take = (size_t)to_slice;
         for (size_t i = 0; i < w->ncols; i++)
-            if ((st = pq_col_write(&w->x, &w->cols[i], b, i, r, r + take, base, err)) != NB_OK) goto fail;
+            if ((st = pq_col_append(&w->x, &w->cols[i], &b->cols[i], &w->view[i], r, r + take, err)) != NB_OK) goto fail;
         r += take;
         w->rg_rows += take;
         w->rows += take;
-        if (w->rg_rows >= w->opt.row_group_rows || buffered_bytes(w) >= w->opt.row_group_bytes)
+        if (w->rg_rows >= w->opt.row_group_rows) {
             if ((st = flush_row_group(w, err)) != NB_OK) goto fail;
+        } else if (w->rg_rows == w->next_check) {
+            size_t bytes = buffered_bytes(w);
+            w->bpr = bytes / w->rg_rows;
+            if (bytes >= w->opt.row_group_bytes) {
+                if ((st = flush_row_group(w, err)) != NB_OK) goto fail;
+            } else {
+                w->next_check = w->rg_rows + check_step(w, bytes);
+            }
+        }
     }
     return NB_OK;
 fail:

@@ -1,6 +1,7 @@
 /* Fuzz the Parquet writer with arbitrary text values: the first bytes choose a schema (types,
  * nullability) and writer options, the rest are cells separated by '\n' ("\x01" alone is null).
- * Any input must give NB_OK (a file that ends with its magic) or an error with a message. */
+ * Any input must give NB_OK (a file that ends with its magic) or an error with a message, and the
+ * same through the worker-side encoding (nb_parquet_encode) as through the writer alone. */
 #include <stddef.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -51,19 +52,42 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         p = nl + 1;
     }
     if (col) nb_batch_truncate(b, b->n_rows);
-    struct nb_buf out;
-    nb_buf_init(&out);
-    struct nb_ostream *os = nb_buf_ostream_create(&out);
-    struct nb_parquet_writer *w = NULL;
-    struct nb_error err = {0};
-    nb_status st = nb_parquet_writer_open(&w, &o, os, s, &err);
-    if (st == NB_OK) st = nb_parquet_writer_write(w, b, &err);
-    if (st == NB_OK) st = nb_parquet_writer_write(w, b, &err);
-    if (st == NB_OK) st = nb_parquet_writer_finish(w, &err);
-    if (st == NB_OK ? (out.len < 12 || memcmp(out.data + out.len - 4, "PAR1", 4) != 0) : err.message[0] == '\0') abort();
-    nb_parquet_writer_destroy(w);
-    nb_ostream_destroy(os);
-    nb_buf_cleanup(&out);
+    /* Once as the writer encodes batches itself, once from a worker's encoding (nb_parquet_encode)
+     * with numeric columns flagged as plain numbers: the same bytes, or the same error. */
+    struct nb_buf out[2], enc;
+    nb_buf_init(&enc);
+    nb_status sts[2];
+    struct nb_error errs[2] = {{0}, {0}};
+    for (int k = 0; k < 2; k++) {
+        nb_buf_init(&out[k]);
+        if (k == 1)
+            for (size_t c = 0; c < ncols; c++)
+                b->cols[c].plain_numbers = b->cols[c].type.id == NB_TYPE_INT64 || b->cols[c].type.id == NB_TYPE_FLOAT64;
+        struct nb_ostream *os = nb_buf_ostream_create(&out[k]);
+        struct nb_parquet_writer *w = NULL;
+        struct nb_error *err = &errs[k];
+        nb_status st = nb_parquet_writer_open(&w, &o, os, s, err);
+        for (int rep = 0; rep < 2 && st == NB_OK; rep++) {
+            if (k == 0) {
+                st = nb_parquet_writer_write(w, b, err);
+            } else {
+                nb_status es = nb_parquet_encode(&o, b, &enc);
+                if (es != NB_OK && es != NB_DONE) abort();
+                st = nb_parquet_writer_write_encoded(w, b, es == NB_OK ? &enc : NULL, err);
+            }
+        }
+        if (st == NB_OK) st = nb_parquet_writer_finish(w, err);
+        if (st == NB_OK ? (out[k].len < 12 || memcmp(out[k].data + out[k].len - 4, "PAR1", 4) != 0) : err->message[0] == '\0')
+            abort();
+        sts[k] = st;
+        nb_parquet_writer_destroy(w);
+        nb_ostream_destroy(os);
+    }
+    if (sts[0] != sts[1] || strcmp(errs[0].message, errs[1].message) != 0) abort();
+    if (sts[0] == NB_OK && (out[0].len != out[1].len || memcmp(out[0].data, out[1].data, out[0].len) != 0)) abort();
+    nb_buf_cleanup(&out[0]);
+    nb_buf_cleanup(&out[1]);
+    nb_buf_cleanup(&enc);
     nb_batch_destroy(b);
     nb_schema_release(s);
     return 0;
