@@ -67,6 +67,13 @@ static inline bool nb_context_cancelled(const struct nb_context *ctx)
 {
     return ctx->cancel && atomic_load_explicit(ctx->cancel, memory_order_relaxed);
 }
+/* storage.mode row (DESIGN.md §3): a streaming source hands over each committed transaction at
+ * once instead of filling batches, and the engine commits it at once: the lowest latency per
+ * record, at the cost of small batches. (Batches keep their columnar layout; they are just short.) */
+static inline bool nb_context_row_mode(const struct nb_context *ctx)
+{
+    return ctx->options && ctx->options->storage == NB_STORAGE_ROW;
+}
 
 #define NB_SOURCE      0x1u
 #define NB_DESTINATION 0x2u
@@ -117,6 +124,9 @@ struct nb_destination_ops {
     /* Make everything written to `stream` durable, and describe it as JSON in dest_state (e.g.
      * {"partial":"out.json.nebula-partial","length":1234,"rows":10}) for a later resume. */
     nb_status (*commit)(void *self, const char *stream, struct nb_buf *dest_state, struct nb_error *err);
+    /* Optional: after a write, true when the destination wants `stream` committed now rather than
+     * at the next flush_interval (a file reached its rotation limit). */
+    bool (*wants_commit)(void *self, const char *stream);
     /* The stream is complete: finalise (footer, rename, complete the upload). */
     nb_status (*end_stream)(void *self, const char *stream, struct nb_error *err);
     /* Close. success=false: a failed or interrupted run; keep_partial says whether a later run

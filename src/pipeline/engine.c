@@ -37,6 +37,7 @@ struct stream_track {
     uint64_t seq;                 /* next per-stream sequence number (reader) */
     char *last_position;          /* position of the last batch written (committer) */
     uint64_t rows_uncommitted;
+    uint64_t last_commit_ms;      /* when it was last checkpointed (or first seen) */
     bool dirty;                   /* written since the last checkpoint */
     bool skip;                    /* finished by an earlier run */
     bool opened, ended;           /* the destination has seen it / finished it */
@@ -98,6 +99,7 @@ static struct stream_track *track(struct engine *e, const char *name)
     memset(t, 0, sizeof *t);
     t->name = strdup(name);
     if (!t->name) return NULL;
+    t->last_commit_ms = nb_mono_ms();
     struct nb_state_entry *se = nb_state_find(&e->state, name);
     /* A finished stream of a finite source (files) has nothing more to give: skip it so a rerun
      * leaves its output alone. Sources that keep producing (incremental, CDC) always continue. */
@@ -376,9 +378,24 @@ static nb_status checkpoint_stream(struct engine *e, struct stream_track *t, boo
     e->stats.checkpoints++;
     nb_metric_add(t->m_checkpoints, 1);
     t->rows_uncommitted = 0;
+    t->last_commit_ms = nb_mono_ms();
     t->dirty = false;
     if (t->last_position) post_ack(e, t->name, t->last_position);
     return NB_OK;
+}
+
+/* Commit a stream right after this batch instead of at the next flush_interval? Yes when the
+ * destination asks (a rotation limit), in storage.mode row (every batch), and in auto when the
+ * stream trickles: the source handed over a short batch (it ran dry) and rows arrive slower than
+ * a batch a second, so waiting would only add latency (DESIGN.md §3). */
+static bool commit_now(struct engine *e, struct stream_track *t, const struct nb_batch *b)
+{
+    const struct nb_destination_ops *dops = e->dst_conn->destination;
+    if (dops->wants_commit && dops->wants_commit(e->dst, t->name)) return true;
+    if (e->opt->storage == NB_STORAGE_ROW) return true;
+    if (e->opt->storage != NB_STORAGE_AUTO || b->n_rows >= e->opt->batch_size) return false;
+    uint64_t elapsed_ms = nb_mono_ms() - t->last_commit_ms;
+    return t->rows_uncommitted * 1000 < (uint64_t)e->opt->batch_size * (elapsed_ms ? elapsed_ms : 1);
 }
 
 static nb_status checkpoint_all(struct engine *e, struct nb_error *err)
@@ -508,6 +525,9 @@ static nb_status commit_loop(struct engine *e, bool *dest_failed, struct nb_erro
                 rc = checkpoint_stream(e, t, true, err);
                 if (rc != NB_OK) { *dest_failed = true; return rc; }
                 t->ended = true;
+            } else if (commit_now(e, t, b)) {
+                rc = checkpoint_stream(e, t, false, err);
+                if (rc != NB_OK) { *dest_failed = true; return rc; }
             }
         } else if (t->skip && b->end_of_stream) {
             NB_INFO("engine", "stream %s was finished by an earlier run (state %s); nothing to do for it",
@@ -597,8 +617,6 @@ nb_status nb_pipeline_run(const struct nb_run_request *req, struct nb_run_stats 
     NB_INFO("engine", "%s: %s -> %s, %u workers, batch size %zu, memory limit %llu MiB, flush every %llu ms",
             e->opt->pipeline_name, e->src_conn->name, e->dst_conn->name, e->opt->workers, e->opt->batch_size,
             (unsigned long long)(e->opt->memory_limit >> 20), (unsigned long long)e->opt->flush_interval_ms);
-    if (e->opt->storage == NB_STORAGE_ROW)
-        NB_WARN("engine", "storage.mode row is not implemented yet: batches stay columnar (flush_interval bounds latency)");
     /* The window: enough batches for every worker to have one in hand and one queued. */
     e->cap = 2 * (size_t)e->opt->workers + 2;
     e->slots = calloc(e->cap, sizeof *e->slots);

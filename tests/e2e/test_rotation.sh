@@ -30,6 +30,13 @@ done
 expect_file_eq joined.csv clean.csv
 ls rot | grep -q nebula-partial && fail "partial file left" || pass
 
+# At the default flush_interval (10 s) the destination asks for the checkpoint itself when a limit
+# is reached, so the files are as exact (to the batch) as with a checkpoint after every batch.
+nb pipeline csv csv --source-path users.csv --dest-path "rd/{stream}.csv" --dest-opt rotate_rows=1000 --batch-size 500
+expect_rc 0 "csv rotate_rows, default flush_interval"
+for f in rd/*.csv; do expect_eq "$(($(wc -l < "$f") - 1))" "1000" "rows in $f (default flush_interval)"; done
+expect_eq "$(ls rd | wc -l)" "5" "files at the default flush_interval"
+
 # JSON arrays: each file is a whole array on its own; an explicit {seq} is honoured.
 nb pipeline csv json --source-path users.csv --dest-path "rj/part-{seq}-{stream}.json" --format array \
   --dest-opt rotate_rows=2000 --batch-size 1000 --flush-interval 0ms

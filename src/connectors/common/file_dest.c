@@ -408,6 +408,15 @@ static bool rotation_due(const struct file_dest *d, const struct file_stream *s)
            (d->rotate_ms && nb_mono_ms() - s->opened_ms >= d->rotate_ms);
 }
 
+/* A rotation limit reached: ask the engine for a checkpoint now, so files hold the rows asked for
+ * (to the batch), not whatever a flush_interval adds. */
+bool nb_file_dest_wants_commit(void *self, const char *stream)
+{
+    struct file_dest *d = self;
+    struct file_stream *s = rotating(d) ? find_stream(d, stream) : NULL;
+    return s && rotation_due(d, s);
+}
+
 /* Rotation happens here, at a checkpoint, and nowhere else: the engine saves the source position
  * of the last row written together with the state returned now, so "files before seq are
  * complete" and "the source resumes after their last row" are recorded in one atomic save. A

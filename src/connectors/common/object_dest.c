@@ -243,6 +243,11 @@ nb_status nb_object_dest_write(void *self, const struct nb_batch *b, const struc
 {
     return nb_file_dest_write(((struct nb_object_dest *)self)->fd, b, enc, err);
 }
+bool nb_object_dest_wants_commit(void *self, const char *stream)
+{
+    return nb_file_dest_wants_commit(((struct nb_object_dest *)self)->fd, stream);
+}
+
 nb_status nb_object_dest_commit(void *self, const char *stream, struct nb_buf *state, struct nb_error *err)
 {
     return nb_file_dest_commit(((struct nb_object_dest *)self)->fd, stream, state, err);

@@ -397,7 +397,7 @@ static nb_status commit_txn(struct my_src *src, struct my_stream *s, const struc
     }
     uint64_t flush_ms = src->ctx->options && src->ctx->options->flush_interval_ms ? src->ctx->options->flush_interval_ms : 1000;
     if (flush_ms > 500) flush_ms = 500;
-    if (full || nb_mono_ms() - s->last_flush_ms >= flush_ms) {
+    if (full || nb_context_row_mode(src->ctx) || nb_mono_ms() - s->last_flush_ms >= flush_ms) {
         nb_status st = flush_all(src, false, err);
         if (st != NB_OK) return st;
     }

@@ -908,7 +908,11 @@ static nb_status stream_read(struct pg_source *s, struct nb_batch **out, struct 
                 if (st != NB_OK) return st;
                 break;
             }
-            if (s->nready && nb_mono_ms() >= until) break;
+            if (nb_context_row_mode(s->ctx) && !s->txn_open && !s->dec->in_stream && !s->replay) {
+                st = cut_all(s, err);   /* row mode: a committed transaction leaves at once */
+                if (st != NB_OK) return st;
+            }
+            if (s->nready && (nb_mono_ms() >= until || nb_context_row_mode(s->ctx))) break;
             if (!s->txn_open && nb_mono_ms() >= until + flush_ms) break;
             continue;
         }
