@@ -127,6 +127,9 @@ struct nb_destination_ops {
     /* Optional: after a write, true when the destination wants `stream` committed now rather than
      * at the next flush_interval (a file reached its rotation limit). */
     bool (*wants_commit)(void *self, const char *stream);
+    /* Optional: bytes that reached the destination so far (after compression), for the summary;
+     * without it the engine counts the bytes encode() produced. Called by the committer. */
+    uint64_t (*bytes_written)(void *self);
     /* The stream is complete: finalise (footer, rename, complete the upload). */
     nb_status (*end_stream)(void *self, const char *stream, struct nb_error *err);
     /* Close. success=false: a failed or interrupted run; keep_partial says whether a later run

@@ -107,7 +107,7 @@ static struct stream_track *track(struct engine *e, const char *name)
     t->skip = se && se->done && !(e->src_conn->source_caps & continuous);
     t->m_rows_in = nb_metric_get("nebula_rows_in_total", "Rows read from the source", NB_METRIC_COUNTER, name);
     t->m_rows_out = nb_metric_get("nebula_rows_out_total", "Rows written to the destination", NB_METRIC_COUNTER, name);
-    t->m_bytes_out = nb_metric_get("nebula_bytes_out_total", "Encoded bytes handed to the destination", NB_METRIC_COUNTER, name);
+    t->m_bytes_out = nb_metric_get("nebula_bytes_out_total", "Bytes written to the destination (after compression)", NB_METRIC_COUNTER, name);
     t->m_batches = nb_metric_get("nebula_batches_total", "Batches committed to the destination", NB_METRIC_COUNTER, name);
     t->m_checkpoints = nb_metric_get("nebula_checkpoints_total", "Checkpoints saved (destination durable, state written)", NB_METRIC_COUNTER, name);
     e->n_streams++;
@@ -384,6 +384,16 @@ static nb_status checkpoint_stream(struct engine *e, struct stream_track *t, boo
     return NB_OK;
 }
 
+/* Bytes out since the last call: what the destination says reached its outputs, or else the
+ * encoded bytes of the batch just written (a Parquet encode() is not the file's bytes). */
+static uint64_t bytes_out_since(struct engine *e, uint64_t encoded)
+{
+    const struct nb_destination_ops *dops = e->dst_conn->destination;
+    if (!dops->bytes_written) return encoded;
+    uint64_t now = dops->bytes_written(e->dst);
+    return now > e->stats.bytes_out ? now - e->stats.bytes_out : 0;
+}
+
 /* Commit a stream right after this batch instead of at the next flush_interval? Yes when the
  * destination asks (a rotation limit), in storage.mode row (every batch), and in auto when the
  * stream trickles: the source handed over a short batch (it ran dry) and rows arrive slower than
@@ -510,10 +520,9 @@ static nb_status commit_loop(struct engine *e, bool *dest_failed, struct nb_erro
             if (rc != NB_OK) { *dest_failed = true; return rc; }
             e->stats.rows_out += b->n_rows;
             nb_metric_add(t->m_rows_out, b->n_rows);
-            if (s->has_encoded) {
-                e->stats.bytes_out += s->encoded.len;
-                nb_metric_add(t->m_bytes_out, s->encoded.len);
-            }
+            uint64_t out = bytes_out_since(e, s->has_encoded ? s->encoded.len : 0);
+            e->stats.bytes_out += out;
+            nb_metric_add(t->m_bytes_out, out);
             t->rows_uncommitted += b->n_rows;
             t->dirty = true;
             t->opened = true;
@@ -630,6 +639,7 @@ nb_status nb_pipeline_run(const struct nb_run_request *req, struct nb_run_stats 
 
     rc = commit_loop(e, &dest_failed, err);
     success = rc == NB_OK;
+    if (e->dst) e->stats.bytes_out += bytes_out_since(e, 0);   /* footers and trailers */
 out:
     pthread_mutex_lock(&e->mu);
     e->stop = true;

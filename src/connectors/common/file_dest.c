@@ -70,6 +70,7 @@ struct file_dest {
     bool codec_auto;
     int level;
     uint64_t rotate_rows, rotate_bytes, rotate_ms;   /* 0 = not by that measure */
+    uint64_t bytes_finished;     /* bytes of the outputs finished by this run */
     struct file_stream *streams;
 };
 
@@ -392,6 +393,7 @@ static nb_status finish_output(struct file_dest *d, struct file_stream *s, struc
     if (rc == NB_OK) rc = s->os->ops->finish(s->os, err);
     if (rc != NB_OK) return nb_error_prefix(err, "finishing %s: ", s->path);
     NB_DEBUG("destination", "wrote %s (%llu rows)", s->path, (unsigned long long)s->rows);
+    d->bytes_finished += s->os->bytes_out;
     d->args.format->writer_destroy(s->writer);
     nb_ostream_destroy(s->os);
     drop_output(s);
@@ -406,6 +408,16 @@ static bool rotation_due(const struct file_dest *d, const struct file_stream *s)
     return (d->rotate_rows && s->rows >= d->rotate_rows) ||
            (d->rotate_bytes && s->resumed_bytes + s->os->bytes_out >= d->rotate_bytes) ||
            (d->rotate_ms && nb_mono_ms() - s->opened_ms >= d->rotate_ms);
+}
+
+/* What reached the files (or uploads) this run, after compression: the summary's "out". */
+uint64_t nb_file_dest_bytes_written(void *self)
+{
+    struct file_dest *d = self;
+    uint64_t n = d->bytes_finished;
+    for (const struct file_stream *s = d->streams; s; s = s->next)
+        if (s->os) n += s->os->bytes_out;
+    return n;
 }
 
 /* A rotation limit reached: ask the engine for a checkpoint now, so files hold the rows asked for

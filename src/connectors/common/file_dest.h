@@ -47,6 +47,7 @@ nb_status nb_file_dest_encode(void *self, const struct nb_batch *b, struct nb_bu
 nb_status nb_file_dest_write(void *self, const struct nb_batch *b, const struct nb_buf *encoded, struct nb_error *err);
 nb_status nb_file_dest_commit(void *self, const char *stream, struct nb_buf *dest_state, struct nb_error *err);
 bool nb_file_dest_wants_commit(void *self, const char *stream);
+uint64_t nb_file_dest_bytes_written(void *self);
 nb_status nb_file_dest_end_stream(void *self, const char *stream, struct nb_error *err);
 void nb_file_dest_close(void *self, bool success, bool keep_partial);
 
@@ -58,7 +59,7 @@ void nb_file_dest_close(void *self, bool success, bool keep_partial);
     {                                                                                                  \
         .spec = (spec_table), .typed = (is_typed), .open = (open_fn), .check = nb_file_dest_check,     \
         .encode = nb_file_dest_encode, .write = nb_file_dest_write, .commit = nb_file_dest_commit,     \
-        .wants_commit = nb_file_dest_wants_commit,                                                     \
+        .wants_commit = nb_file_dest_wants_commit, .bytes_written = nb_file_dest_bytes_written,         \
         .end_stream = nb_file_dest_end_stream, .close = nb_file_dest_close,                            \
     }
 

@@ -248,6 +248,11 @@ bool nb_object_dest_wants_commit(void *self, const char *stream)
     return nb_file_dest_wants_commit(((struct nb_object_dest *)self)->fd, stream);
 }
 
+uint64_t nb_object_dest_bytes_written(void *self)
+{
+    return nb_file_dest_bytes_written(((struct nb_object_dest *)self)->fd);
+}
+
 nb_status nb_object_dest_commit(void *self, const char *stream, struct nb_buf *state, struct nb_error *err)
 {
     return nb_file_dest_commit(((struct nb_object_dest *)self)->fd, stream, state, err);

@@ -24,6 +24,7 @@ nb_status nb_object_dest_encode(void *self, const struct nb_batch *b, struct nb_
 nb_status nb_object_dest_write(void *self, const struct nb_batch *b, const struct nb_buf *enc, struct nb_error *err);
 nb_status nb_object_dest_commit(void *self, const char *stream, struct nb_buf *state, struct nb_error *err);
 bool nb_object_dest_wants_commit(void *self, const char *stream);
+uint64_t nb_object_dest_bytes_written(void *self);
 nb_status nb_object_dest_end_stream(void *self, const char *stream, struct nb_error *err);
 void nb_object_dest_close(struct nb_object_dest *d, bool success, bool keep_partial);
 /* Expand a key template (exposed for tests). Caller frees. */

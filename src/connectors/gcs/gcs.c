@@ -402,6 +402,10 @@ static bool gcs_wants_commit(void *self, const char *stream)
 {
     return nb_object_dest_wants_commit(((struct gcs_dest *)self)->od, stream);
 }
+static uint64_t gcs_bytes_written(void *self)
+{
+    return nb_object_dest_bytes_written(((struct gcs_dest *)self)->od);
+}
 static nb_status gcs_end(void *self, const char *stream, struct nb_error *err)
 {
     return nb_object_dest_end_stream(((struct gcs_dest *)self)->od, stream, err);
@@ -417,7 +421,7 @@ static void gcs_close(void *self, bool success, bool keep_partial)
 static const struct nb_destination_ops gcs_destination = {
     .spec = gcs_dest_spec, .typed = true, .open = gcs_open, .check = gcs_check, .encode = gcs_encode,
     .write = gcs_write, .commit = gcs_commit, .wants_commit = gcs_wants_commit,
-    .end_stream = gcs_end, .close = gcs_close,
+    .bytes_written = gcs_bytes_written, .end_stream = gcs_end, .close = gcs_close,
 };
 
 extern const struct nb_source_ops nb_gcs_source_ops;

@@ -147,6 +147,10 @@ static bool s3_dest_wants_commit(void *self, const char *stream)
 {
     return nb_object_dest_wants_commit(((struct s3_dest *)self)->od, stream);
 }
+static uint64_t s3_dest_bytes_written(void *self)
+{
+    return nb_object_dest_bytes_written(((struct s3_dest *)self)->od);
+}
 static nb_status s3_dest_end(void *self, const char *stream, struct nb_error *err)
 {
     return nb_object_dest_end_stream(((struct s3_dest *)self)->od, stream, err);
@@ -162,7 +166,7 @@ static void s3_dest_close(void *self, bool success, bool keep_partial)
 static const struct nb_destination_ops s3_destination = {
     .spec = s3_dest_spec, .typed = true, .open = s3_dest_open, .check = s3_dest_check, .encode = s3_dest_encode,
     .write = s3_dest_write, .commit = s3_dest_commit,
-    .wants_commit = s3_dest_wants_commit, .end_stream = s3_dest_end, .close = s3_dest_close,
+    .wants_commit = s3_dest_wants_commit, .bytes_written = s3_dest_bytes_written, .end_stream = s3_dest_end, .close = s3_dest_close,
 };
 
 const struct nb_connector_ops nb_connector_s3 = {
