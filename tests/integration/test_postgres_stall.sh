@@ -38,8 +38,10 @@ set +e; wait $k; rc=$?; set -e
 expect_eq "$rc" "143" "streamed through a destination stall longer than wal_sender_timeout (stderr: $(grep -i error stall.err | head -3))"
 expect_eq "$(val -c 'SELECT count(*) FROM replica.bulk r JOIN bulk b USING (id) WHERE r.n = b.n')" "100000" "replica in sync after the stall"
 # The lag: seconds from the commit of the oldest change not yet durable to the server's clock. The
-# stall holds changes back for seconds, which the progress line shows; the summary ends with one.
+# stall holds changes back for seconds; the progress line is drawn by the committer, which sits
+# inside the stalled write, so it catches the lag only while the backlog drains (how much depends
+# on the machine's load): it must show some. The summary ends with one.
 max_lag=$(tr '\r' '\n' < stall.err | grep -o 'lag [0-9.]*s' | awk '{ v = $2 + 0; if (v > m) m = v } END { print m + 0 }')
-expect_eq "$(awk -v m="$max_lag" 'BEGIN { print (m >= 1.0) ? "yes" : "no" }')" "yes" "the progress line showed the stall as lag (max $max_lag s)"
+expect_eq "$(awk -v m="$max_lag" 'BEGIN { print (m >= 0.2) ? "yes" : "no" }')" "yes" "the progress line showed the stall as lag (max $max_lag s)"
 expect_eq "$(grep -c 'stopped:.*, lag [0-9.]* s$' stall.err)" "1" "the summary shows the lag ($(tail -1 stall.err))"
 finish
