@@ -137,12 +137,18 @@ nb_status nb_batch_reserve(struct nb_batch *b, size_t rows, struct nb_error *err
 
 void nb_column_mark_mismatch(struct nb_column *c)
 {
-    if (c->len == 0) return;
+    if (c->len > 0) nb_column_mark_mismatch_at(c, c->len - 1);
+}
+
+void nb_column_mark_mismatch_at(struct nb_column *c, size_t i)
+{
+    if (i >= c->len) return;
     if (!c->mismatch) {
         c->mismatch = calloc((c->cap + 7) / 8, 1);
         if (!c->mismatch) { c->oom = true; return; }
     }
-    nb_bit_set(c->mismatch, c->len - 1);
+    if (nb_bit_get(c->mismatch, i)) return;
+    nb_bit_set(c->mismatch, i);
     c->mismatch_count++;
 }
 

@@ -160,6 +160,8 @@ static inline void nb_column_append_text(struct nb_column *c, const char *p, siz
 
 /* Mark the value just appended as not fitting the column's type. */
 void nb_column_mark_mismatch(struct nb_column *c);
+/* The same for value i (< len), for checks that run after the values are appended. */
+void nb_column_mark_mismatch_at(struct nb_column *c, size_t i);
 
 static inline void nb_column_append_native(struct nb_column *c, const void *v)
 {

@@ -14,6 +14,8 @@
 
 #define PARTIAL_SUFFIX ".nebula-partial"
 #define FILE_BUF_SIZE (1u << 20)
+/* Written bytes are handed to the disk every this many bytes (see start_writeback). */
+#define WRITEBACK_STEP ((uint64_t)8 << 20)
 
 enum fstate { F_OPEN, F_FINISHED, F_ABORTED };
 
@@ -23,6 +25,7 @@ struct file_ostream {
     enum fstate state;
     bool dir_synced;     /* the partial file's directory entry is durable */
     uint64_t file_len;   /* bytes handed to the kernel (including a resumed prefix) */
+    uint64_t writeback_at;   /* bytes before this offset are already on their way to the disk */
     char *path, *partial;
     unsigned char *buf;
     size_t len;
@@ -33,6 +36,20 @@ void nb_partial_path(const char *path, char *out, size_t cap)
     snprintf(out, cap, "%s" PARTIAL_SUFFIX, path);
 }
 
+/* Start writing the newest bytes to the disk now, without waiting: finish (and a checkpoint)
+ * must fsync, and with only the kernel's lazy writeback that fsync waited for the whole file
+ * (57 ms of a 0.25 s run for 141 MB). A hint: failure changes nothing, fsync still decides. */
+static void start_writeback(struct file_ostream *f)
+{
+#ifdef SYNC_FILE_RANGE_WRITE
+    if (f->file_len - f->writeback_at < WRITEBACK_STEP) return;
+    (void)sync_file_range(f->fd, (off_t)f->writeback_at, (off_t)(f->file_len - f->writeback_at), SYNC_FILE_RANGE_WRITE);
+    f->writeback_at = f->file_len;
+#else
+    (void)f;
+#endif
+}
+
 static nb_status flush_buf(struct file_ostream *f, struct nb_error *err)
 {
     if (f->len == 0) return NB_OK;
@@ -40,6 +57,7 @@ static nb_status flush_buf(struct file_ostream *f, struct nb_error *err)
     if (st != NB_OK) return st;
     f->file_len += f->len;
     f->len = 0;
+    start_writeback(f);
     return NB_OK;
 }
 
@@ -56,6 +74,7 @@ static nb_status file_write(struct nb_ostream *s, const void *p, size_t n, struc
     if (n >= FILE_BUF_SIZE) {
         if ((st = nb_write_all(f->fd, p, n, f->partial, err)) != NB_OK) return st;
         f->file_len += n;
+        start_writeback(f);
     } else {
         memcpy(f->buf + f->len, p, n);
         f->len += n;
@@ -177,7 +196,7 @@ nb_status nb_file_ostream_open(const char *path, uint64_t resume_len, struct nb_
         }
         if (ftruncate(f->fd, (off_t)resume_len) != 0) { st = nb_errno_error(err, errno, "truncate", f->partial); goto fail; }
         if (lseek(f->fd, (off_t)resume_len, SEEK_SET) < 0) { st = nb_errno_error(err, errno, "seek", f->partial); goto fail; }
-        f->file_len = resume_len;
+        f->file_len = f->writeback_at = resume_len;
         f->dir_synced = true;   /* it was already there */
     }
     *out = &f->base;

@@ -37,9 +37,29 @@ struct block {
     char data[];
 };
 
-static struct block *block_new(size_t cap)
+#define SPARE_BLOCKS 4
+
+struct shared {
+    atomic_int refs;
+    struct nb_file_format fmt;
+    struct nb_bad_record_sink *sink;
+    /* Blocks every batch let go of, kept for the next reads: a block is 4 MiB, and a fresh one
+     * costs a page fault per 4 KiB (the allocator hands blocks this large straight from mmap).
+     * Only blocks that were in use at once are kept, so this never raises the peak. */
+    _Atomic(struct block *) spare[SPARE_BLOCKS];
+};
+
+static struct block *block_new(struct shared *sh, size_t cap)
 {
-    struct block *b = malloc(sizeof *b + cap + 1);
+    struct block *b = NULL;
+    for (size_t i = 0; sh && !b && i < SPARE_BLOCKS; i++) {
+        b = atomic_exchange(&sh->spare[i], NULL);
+        if (b && b->cap != cap) {
+            free(b);
+            b = NULL;
+        }
+    }
+    if (!b) b = malloc(sizeof *b + cap + 1);
     if (!b) return NULL;
     atomic_init(&b->refs, 1);
     b->cap = cap;
@@ -47,20 +67,21 @@ static struct block *block_new(size_t cap)
     return b;
 }
 static void block_ref(struct block *b) { atomic_fetch_add(&b->refs, 1); }
-static void block_unref(struct block *b)
+static void block_unref(struct shared *sh, struct block *b)
 {
-    if (b && atomic_fetch_sub(&b->refs, 1) == 1) free(b);
+    if (!b || atomic_fetch_sub(&b->refs, 1) != 1) return;
+    for (size_t i = 0; sh && i < SPARE_BLOCKS; i++) {
+        struct block *none = NULL;
+        if (atomic_compare_exchange_strong(&sh->spare[i], &none, b)) return;
+    }
+    free(b);
 }
 
-struct shared {
-    atomic_int refs;
-    struct nb_file_format fmt;
-    struct nb_bad_record_sink *sink;
-};
 static void shared_unref(struct shared *sh)
 {
     if (sh && atomic_fetch_sub(&sh->refs, 1) == 1) {
         if (sh->fmt.ctx_free) sh->fmt.ctx_free(sh->fmt.ctx);
+        for (size_t i = 0; i < SPARE_BLOCKS; i++) free(atomic_load(&sh->spare[i]));
         free(sh);
     }
 }
@@ -76,7 +97,7 @@ static void batch_raw_free(void *raw, void *opaque)
     (void)raw;
     struct batch_ctx *c = opaque;
     if (!c) return;
-    block_unref(c->blk);
+    block_unref(c->sh, c->blk);
     shared_unref(c->sh);
     free(c);
 }
@@ -184,7 +205,7 @@ void nb_file_source_close(struct nb_file_source *s)
 {
     if (!s) return;
     nb_istream_destroy(s->in);
-    block_unref(s->blk);
+    block_unref(s->sh, s->blk);
     for (size_t i = 0; i < s->n_streams; i++) {
         free(s->streams[i].name);
         nb_schema_release(s->streams[i].schema);
@@ -360,7 +381,7 @@ static nb_status read_more(struct nb_file_source *s, size_t keep, const char *pa
         size_t tail = b ? b->len - keep : 0;
         size_t cap = s->args.block_size;
         while (cap < tail * 2 + MIN_READ) cap *= 2;
-        struct block *nb = block_new(cap);
+        struct block *nb = block_new(s->sh, cap);
         if (!nb) return nb_error_set(err, NB_ERR_NOMEM, "out of memory reading %s", path);
         if (b) {
             memcpy(nb->data, b->data + keep, tail);
@@ -369,7 +390,7 @@ static nb_status read_more(struct nb_file_source *s, size_t keep, const char *pa
             s->start -= keep;
             s->pos -= keep;
             s->rescan_at = s->rescan_at > keep ? s->rescan_at - keep : 0;
-            block_unref(b);
+            block_unref(s->sh, b);
         }
         s->blk = b = nb;
     }
@@ -399,7 +420,7 @@ static nb_status open_file(struct nb_file_source *s, struct stream *stm, size_t 
                            struct nb_error *err)
 {
     const char *path = path_of(s, stm, idx);
-    block_unref(s->blk);
+    block_unref(s->sh, s->blk);
     s->blk = NULL;
     s->eof = false;
     s->short_read = false;
@@ -408,7 +429,7 @@ static nb_status open_file(struct nb_file_source *s, struct stream *stm, size_t 
         /* Continue where the schema sample stopped, with its bytes as the first block. */
         size_t cap = s->args.block_size;
         while (cap < stm->pre_len * 2 + MIN_READ) cap *= 2;
-        s->blk = block_new(cap);
+        s->blk = block_new(s->sh, cap);
         if (!s->blk) return nb_error_set(err, NB_ERR_NOMEM, "out of memory reading %s", path);
         if (stm->pre_len) memcpy(s->blk->data, stm->pre_data, stm->pre_len);
         s->blk->len = stm->pre_len;

@@ -49,6 +49,18 @@ struct nb_csv_masks { uint64_t quote, delim, lf, cr; };
 void nb_csv_classify(enum nb_csv_isa isa, const char *p, char quote, char delim, struct nb_csv_masks *m);
 /* Inclusive prefix XOR of bits (bit i = parity of bits 0..i), by carry-less multiply when possible. */
 uint64_t nb_csv_prefix_xor(enum nb_csv_isa isa, uint64_t bits);
+/* Both for one full block: classify 64 bytes, return the in-quotes mask (bit i set for a byte
+ * inside quotes, quote bytes that open a field included) and carry the quote state to the next
+ * block (*carry: all ones when the block ends inside quotes). */
+uint64_t nb_csv_block(enum nb_csv_isa isa, const char *p, char quote, char delim, struct nb_csv_masks *m,
+                      uint64_t *carry);
+/* nb_csv_block for nblocks consecutive full blocks at p: masks in m[i], in-quotes masks in inq[i]. */
+void nb_csv_blocks(enum nb_csv_isa isa, const char *p, size_t nblocks, char quote, char delim, struct nb_csv_masks *m,
+                   uint64_t *inq, uint64_t *carry);
+/* The same with only the LF mask (*lf), for the record-boundary scan. */
+uint64_t nb_csv_block_lf(enum nb_csv_isa isa, const char *p, char quote, uint64_t *lf, uint64_t *carry);
+void nb_csv_blocks_lf(enum nb_csv_isa isa, const char *p, size_t nblocks, char quote, uint64_t *lf, uint64_t *inq,
+                      uint64_t *carry);
 
 /* ---- scanning: record boundaries ------------------------------------------------------- */
 struct nb_csv_scan {
@@ -86,6 +98,10 @@ nb_status nb_csv_decode(const struct nb_csv_dialect *d, const struct nb_csv_chun
 /* The decoder's type check: nb_value_fits with fast paths for plain integers and decimals
  * (exposed so the tests can hold the two to the same answers). */
 bool nb_csv_value_fits(struct nb_type t, const char *s, size_t n);
+/* The decoder's full answer for tests: 0 does not fit, 1 fits, 2 fits as a plain JSON number.
+ * vector: take the SIMD shortcuts as the decoder does (16 bytes at s must be readable); else
+ * the scalar reference only. */
+int nb_csv_fit_kind(struct nb_type t, const char *s, size_t n, bool vector);
 /* Split the first record of buf (header) into column names. Empty names become columnN, duplicates
  * get a suffix _2, _3... Without a header (d->header false) the names are column1..N. */
 nb_status nb_csv_header(const struct nb_csv_dialect *d, const char *buf, size_t n, const char *where,

@@ -30,6 +30,8 @@ void nb_csv_dialect_cleanup(struct nb_csv_dialect *d)
 
 /* ---- the block walker ------------------------------------------------------------------------ */
 
+#define RUN_BLOCKS 16   /* full blocks the decoder classifies per call (1 KiB) */
+
 struct walker {
     const struct nb_csv_dialect *d;
     enum nb_csv_isa isa;
@@ -79,6 +81,7 @@ static void classify_escape(struct walker *w, const char *p, struct nb_csv_masks
 /* Classify 64 bytes from p (avail of them valid); returns the in-quotes mask. */
 static inline uint64_t walker_block(struct walker *w, const char *p, size_t avail, struct nb_csv_masks *m)
 {
+    if (avail == 64 && !w->esc_mode) return nb_csv_block(w->isa, p, w->d->quote, w->d->delimiter, m, &w->carry);
     char tmp[64];
     uint64_t valid = ~0ull;
     if (avail < 64) {
@@ -162,6 +165,8 @@ nb_status nb_csv_scan_records(const struct nb_csv_dialect *d, const char *buf, s
     size_t pos = 0, last_end = 0, records = 0;
     uint64_t lines_before = 0, lines_at_end = 0;   /* LFs before pos / before last_end */
     bool comments = d->comment[0] != '\0';
+    uint64_t run_lf[RUN_BLOCKS], run_inq[RUN_BLOCKS];
+    size_t run_len = 0, run_next = 0;
     out->consumed = out->records = 0;
     out->lines = 0;
     if (max_records == 0) return NB_OK;
@@ -188,8 +193,37 @@ nb_status nb_csv_scan_records(const struct nb_csv_dialect *d, const char *buf, s
         }
         size_t avail = n - pos < 64 ? n - pos : 64;
         struct nb_csv_masks m;
-        uint64_t inq = walker_block(&w, buf + pos, avail, &m);
+        uint64_t inq;
+        if (!comments && !w.esc_mode && avail == 64) {
+            /* A run of full blocks per call, as in the decoder; a run cut short by max_records
+             * leaves w.carry past the stop, which nothing reads (the next scan starts afresh). */
+            if (run_next == run_len) {
+                run_len = (n - pos) / 64 < RUN_BLOCKS ? (n - pos) / 64 : RUN_BLOCKS;
+                run_next = 0;
+                nb_csv_blocks_lf(w.isa, buf + pos, run_len, d->quote, run_lf, run_inq, &w.carry);
+            }
+            m.lf = run_lf[run_next];
+            inq = run_inq[run_next++];
+        } else {
+            inq = walker_block(&w, buf + pos, avail, &m);
+        }
         uint64_t rec = m.lf & ~inq;
+        /* Most blocks end no batch and hold no comment: count their records at once. */
+        uint64_t nrec = pop64(rec);
+        if (!comments && records + nrec < max_records) {
+            /* LFs inside quotes are rare: then every LF ends a record and one count does. */
+            uint64_t nlf = m.lf == rec ? nrec : pop64(m.lf);
+            if (rec) {
+                unsigned last = 63 - (unsigned)__builtin_clzll(rec);
+                records += nrec;
+                last_end = pos + last + 1;
+                /* the LFs up to and including the last record's: all but those after it */
+                lines_at_end = lines_before + nlf - (m.lf == rec ? 0 : pop64(m.lf >> last >> 1));
+            }
+            lines_before += nlf;
+            pos += avail;
+            continue;
+        }
         bool restart = false;
         while (rec) {
             unsigned i = (unsigned)__builtin_ctzll(rec);
@@ -205,6 +239,7 @@ nb_status nb_csv_scan_records(const struct nb_csv_dialect *d, const char *buf, s
             pos = last_end;
             lines_before = lines_at_end;
             walker_reset(&w);
+            run_len = run_next = 0;
             continue;
         }
         lines_before += pop64(m.lf);
@@ -308,6 +343,13 @@ struct dec {
     uint64_t counted_lines;
     size_t bad_utf8;            /* next invalid UTF-8 byte at or after rec_start, or len */
     size_t locs_cap;            /* rows b->locs has room for (0: no locations kept) */
+    size_t expected_rows;       /* the chunk's record count hint (0: unknown) */
+    /* copies of the above for the per-field path (one load instead of a pointer chase) */
+    struct nb_column *cols;
+    const char *data;
+    size_t len;
+    char quote;                 /* '\0' = quoting off (a NUL byte then takes the slow path, which knows) */
+    bool null_values;
 };
 
 static bool null_match(const struct nb_csv_dialect *d, const char *p, size_t n)
@@ -371,7 +413,7 @@ static inline bool timestamp_fast(const char *s, size_t n)
  * asks nb_value_fits. */
 enum fit { FIT_NO, FIT_YES, FIT_PLAIN_NUMBER };
 
-static inline enum fit fit_kind(struct nb_type t, const char *s, size_t n)
+static __attribute__((noinline)) enum fit fit_kind_ref(struct nb_type t, const char *s, size_t n)
 {
     if (t.id == NB_TYPE_INT64 || t.id == NB_TYPE_FLOAT64) {
         size_t i = (n && s[0] == '-') ? 1 : 0, digits = 0, int_digits = 0;
@@ -402,31 +444,118 @@ static inline enum fit fit_kind(struct nb_type t, const char *s, size_t n)
     return nb_value_fits(t, s, n) ? FIT_YES : FIT_NO;
 }
 
-/* Check the value just appended to col; a numeric column stays "plain" only while every value
- * took the plain-number path. */
-static inline void check_fit(struct nb_column *col, const char *s, size_t n)
+#if defined(__SSE2__)
+#include <emmintrin.h>
+
+/* Bit i set where byte i of v is an ASCII digit. */
+static inline unsigned digit_bits(__m128i v)
 {
-    enum fit f = fit_kind(col->type, s, n);
-    if (f == FIT_PLAIN_NUMBER) return;
-    col->plain_numbers = false;
-    if (f == FIT_NO) nb_column_mark_mismatch(col);
+    __m128i d = _mm_sub_epi8(v, _mm_set1_epi8('0'));
+    return (unsigned)_mm_movemask_epi8(_mm_cmpeq_epi8(_mm_min_epu8(d, _mm_set1_epi8(9)), d));
 }
 
-bool nb_csv_value_fits(struct nb_type t, const char *s, size_t n) { return fit_kind(t, s, n) != FIT_NO; }
-
-static inline void dec_field(struct dec *x, size_t start, size_t end)
+/* fit_kind_ref's plain-number answer from one 16-byte load (16 bytes at s must be readable,
+ * n <= 16): digits and at most one inner '.', an optional leading '-', no leading zero. false
+ * means "ask fit_kind_ref", never "does not fit". */
+static inline bool plain_number_simd(enum nb_type_id id, const char *s, size_t n)
 {
-    size_t ci = x->col++;
+    __m128i v = _mm_loadu_si128((const __m128i *)(const void *)s);
+    unsigned valid = (1u << n) - 1, lead = n && s[0] == '-';
+    unsigned dig = digit_bits(v) & valid;
+    unsigned dot = (unsigned)_mm_movemask_epi8(_mm_cmpeq_epi8(v, _mm_set1_epi8('.'))) & valid;
+    if (n <= lead || (dig | dot) != (valid & ~lead) || !((dig >> lead) & 1)) return false;
+    bool zero = s[lead] == '0';
+    if (!dot) {
+        size_t digits = n - lead;
+        if (zero && digits > 1) return false;
+        if (id == NB_TYPE_INT64) return digits <= 18 && !(lead && zero);
+        return digits <= 15;
+    }
+    unsigned at = (unsigned)__builtin_ctz(dot);
+    if (id != NB_TYPE_FLOAT64 || (dot & (dot - 1)) || at == n - 1 || (zero && at != lead + 1)) return false;
+    return n - lead - 1 <= 15;
+}
+
+/* timestamp_fast from one load: the 12 digit positions of "YYYY-MM-DDThh:mm" at once. */
+static inline bool timestamp_simd(const char *s, size_t n)
+{
+    if (n != 19 && !(n == 20 && (s[19] | 0x20) == 'z')) return false;
+    const unsigned digits_at = 0xDB6Fu;   /* bytes 0-3, 5-6, 8-9, 11-12, 14-15 */
+    unsigned dig = digit_bits(_mm_loadu_si128((const __m128i *)(const void *)s));
+    if ((dig & digits_at) != digits_at || s[4] != '-' || s[7] != '-' || s[13] != ':' || s[16] != ':' ||
+        !(s[10] == 'T' || s[10] == 't' || s[10] == ' ') || (unsigned)(s[17] - '0') > 5 || (unsigned)(s[18] - '0') > 9)
+        return false;
+#define NB_D2(i) ((unsigned)(s[i] - '0') * 10 + (unsigned)(s[(i) + 1] - '0'))
+    unsigned mon = NB_D2(5), day = NB_D2(8);
+    return mon - 1 < 12 && day - 1 < 28 && NB_D2(11) <= 23 && NB_D2(14) <= 59;
+#undef NB_D2
+}
+#endif
+
+/* The decoder's check: the vector shortcuts first when the bytes allow a whole load
+ * (`readable16`: 16 bytes from s are inside the buffer), else (and for every other case) the
+ * reference. Both give the same answers: test_vector_fits_agree and fuzz_scanner hold them to it. */
+static inline __attribute__((always_inline)) enum fit fit_kind(struct nb_type t, const char *s, size_t n, bool readable16)
+{
+#if defined(__SSE2__)
+    if ((t.id == NB_TYPE_INT64 || t.id == NB_TYPE_FLOAT64) && readable16 && n <= 16 && plain_number_simd(t.id, s, n))
+        return FIT_PLAIN_NUMBER;
+    if (t.id == NB_TYPE_TIMESTAMP && timestamp_simd(s, n)) return FIT_YES;
+    if (t.id == NB_TYPE_BOOL && readable16 && (n == 4 || n == 5)) {
+        uint64_t w, want;   /* the value's bytes as one word, ASCII letters folded to lower case */
+        memcpy(&w, s, 8);
+        memcpy(&want, n == 4 ? "true\0\0\0\0" : "false\0\0\0", 8);
+        uint64_t keep = n == 4 ? 0xFFFFFFFFull : 0xFFFFFFFFFFull;
+        if (((w | 0x2020202020ull) & keep) == want) return FIT_YES;
+    }
+#else
+    (void)readable16;
+#endif
+    return fit_kind_ref(t, s, n);
+}
+
+int nb_csv_fit_kind(struct nb_type t, const char *s, size_t n, bool vector)
+{
+    return (int)(vector ? fit_kind(t, s, n, true) : fit_kind_ref(t, s, n));
+}
+
+/* Type checks run a column at a time once the chunk is decoded: one loop per column type (the
+ * type is a constant in it), over text that is still in cache. A numeric column stays "plain"
+ * only while every value took the plain-number path. Values appended by append_field have 32
+ * spare bytes behind them in the column, so the vector shortcuts can load them whole. */
+static inline __attribute__((always_inline)) void check_column_as(struct nb_column *col, size_t from, struct nb_type t)
+{
+    for (size_t r = from; r < col->len; r++) {
+        if (col->null_count && !nb_bit_get(col->validity, r)) continue;
+        uint32_t a = col->offsets[r];
+        size_t n = col->offsets[r + 1] - a;
+        enum fit f = fit_kind(t, col->data + a, n, a + 16 <= col->data_cap);
+        if (f == FIT_PLAIN_NUMBER) continue;
+        col->plain_numbers = false;
+        if (f == FIT_NO) nb_column_mark_mismatch_at(col, r);
+    }
+}
+
+static void check_column(struct nb_column *col, size_t from)
+{
+    struct nb_type t = col->type;
+    switch (t.id) {
+    case NB_TYPE_INT64: t.id = NB_TYPE_INT64; check_column_as(col, from, t); break;
+    case NB_TYPE_FLOAT64: t.id = NB_TYPE_FLOAT64; check_column_as(col, from, t); break;
+    case NB_TYPE_TIMESTAMP: t.id = NB_TYPE_TIMESTAMP; check_column_as(col, from, t); break;
+    case NB_TYPE_BOOL: t.id = NB_TYPE_BOOL; check_column_as(col, from, t); break;
+    default: check_column_as(col, from, t); break;
+    }
+}
+
+bool nb_csv_value_fits(struct nb_type t, const char *s, size_t n) { return fit_kind_ref(t, s, n) != FIT_NO; }
+
+/* A quoted field, or one that may be a null string: the rarer cases, kept out of the loop. */
+static __attribute__((noinline)) void dec_field_slow(struct dec *x, struct nb_column *col, size_t start, size_t end)
+{
     const char *p = x->c->data + start;
     size_t n = end - start;
-    x->last_empty = (n == 0);
-    if (ci >= x->ncols) {
-        if (!x->bad) x->bad = BAD_FIELDS;
-        return;
-    }
-    struct nb_column *col = &x->b->cols[ci];
     const struct nb_csv_dialect *d = x->d;
-    if (n == 0) { nb_column_append_null(col); return; }
     if (d->quote && p[0] == d->quote) {
         if (n < 2 || p[n - 1] != d->quote) {
             if (!x->bad) { x->bad = BAD_QUOTE_AFTER; x->bad_pos = start; }
@@ -444,19 +573,73 @@ static inline void dec_field(struct dec *x, size_t start, size_t end)
             nb_column_append_null(col);
             return;
         }
-        if (x->check[ci]) {
-            size_t len;
-            const char *t = nb_column_text(col, col->len - 1, &len);
-            check_fit(col, t, len);
-        }
-        x->last_empty = false;
         return;
     }
     if (d->n_null_values && null_match(d, p, n)) { nb_column_append_null(col); return; }
     nb_column_append_text(col, p, n);
-    if (x->check[ci]) check_fit(col, p, n);
 }
 
+/* Append an unquoted field. `wide`: 32 bytes at p are inside the chunk, so a value of up to 32
+ * bytes is copied with two fixed 16-byte moves (the column keeps 32 spare bytes for that)
+ * instead of a length-dependent copy. */
+static inline void append_field(struct nb_column *col, const char *p, size_t n, bool wide)
+{
+    if (col->len >= col->cap && !nb_column_grow(col, col->len + 1)) return;
+    if (col->data_cap - col->data_len < n + 32 && !nb_column_grow_data(col, n + 32)) return;
+    /* Locals: the byte stores below may alias anything, so fields read after them would be
+     * loaded again. */
+    size_t len = col->len, end = col->data_len + n;
+    char *o = col->data + col->data_len;
+    uint8_t *valid = col->validity;
+    uint32_t *offsets = col->offsets;
+    if (wide && n <= 32) {
+        memcpy(o, p, 16);
+        memcpy(o + 16, p + 16, 16);
+    } else {
+        nb_copy_short(o, p, n);
+    }
+    nb_bit_set(valid, len);
+    offsets[len + 1] = (uint32_t)end;
+    col->data_len = end;
+    col->len = len + 1;
+}
+
+static inline __attribute__((always_inline)) void dec_field(struct dec *x, size_t start, size_t end)
+{
+    size_t ci = x->col++;
+    size_t n = end - start;
+    x->last_empty = (n == 0);
+    if (ci >= x->ncols) {
+        if (!x->bad) x->bad = BAD_FIELDS;
+        return;
+    }
+    struct nb_column *col = &x->cols[ci];
+    if (n == 0) { nb_column_append_null(col); return; }
+    const char *p = x->data + start;
+    if (p[0] == x->quote || x->null_values) {
+        dec_field_slow(x, col, start, end);
+        x->last_empty = false;
+        return;
+    }
+    append_field(col, p, n, start + 32 <= x->len);
+}
+
+/* nb_utf8_valid_prefix after skipping the plain ASCII start 16 bytes at a time (most CSV text
+ * is ASCII; the validator takes over at the first byte with the high bit set). */
+static size_t utf8_valid_prefix(const char *s, size_t n)
+{
+    size_t i = 0;
+#if defined(__SSE2__)
+    for (; i + 16 <= n; i += 16) {
+        unsigned high = (unsigned)_mm_movemask_epi8(_mm_loadu_si128((const __m128i *)(const void *)(s + i)));
+        if (high) {
+            i += (size_t)__builtin_ctz(high);
+            break;
+        }
+    }
+#endif
+    return i + nb_utf8_valid_prefix(s + i, n - i);
+}
 
 static uint64_t dec_line_at(struct dec *x, size_t pos)
 {
@@ -467,6 +650,20 @@ static uint64_t dec_line_at(struct dec *x, size_t pos)
     x->counted_lines += count_lf(x->c->data + x->counted_upto, pos - x->counted_upto);
     x->counted_upto = pos;
     return x->c->first_line + x->counted_lines;
+}
+
+/* After the first rows of a batch: give each column room for its own share of the chunk, as
+ * those rows show it (an email column holds more than a flag column), plus a quarter, so most
+ * batches decode without moving a column's text. */
+#define SIZE_SAMPLE_ROWS 32
+static void reserve_from_sample(struct dec *x)
+{
+    for (size_t i = 0; i < x->ncols; i++) {
+        struct nb_column *col = &x->cols[i];
+        size_t want = col->data_len / SIZE_SAMPLE_ROWS * (x->expected_rows - SIZE_SAMPLE_ROWS) * 5 / 4 + 64;
+        if (want > x->len) want = x->len + 64;
+        nb_column_grow_data(col, want);
+    }
 }
 
 /* The record [rec_start, end) (end excludes the LF) is finished; returns an error only when the
@@ -484,6 +681,7 @@ static nb_status dec_record(struct dec *x, size_t end, size_t next, struct nb_er
     if (!x->bad) {
         if (b->n_rows < x->locs_cap) b->locs[b->n_rows].offset = x->rec_start;
         b->n_rows++;
+        if (b->n_rows == SIZE_SAMPLE_ROWS && x->expected_rows > 2 * SIZE_SAMPLE_ROWS) reserve_from_sample(x);
         goto done;
     }
     nb_batch_truncate(b, b->n_rows);
@@ -520,7 +718,7 @@ static nb_status dec_record(struct dec *x, size_t end, size_t next, struct nb_er
 done:
     if (x->bad_utf8 < next) {
         size_t rest = x->c->len - next;
-        x->bad_utf8 = next + nb_utf8_valid_prefix(x->c->data + next, rest);
+        x->bad_utf8 = next + utf8_valid_prefix(x->c->data + next, rest);
     }
     x->col = 0;
     x->bad = BAD_NONE;
@@ -562,6 +760,13 @@ nb_status nb_csv_decode(const struct nb_csv_dialect *d, const struct nb_csv_chun
     x.b = b;
     x.sink = sink;
     x.ncols = b->schema ? b->schema->n_fields : 0;
+    size_t first_row = b->n_rows;
+    x.cols = b->cols;
+    x.data = c->data;
+    x.len = c->len;
+    x.quote = d->quote;
+    x.null_values = d->n_null_values > 0;
+    x.expected_rows = c->expected_rows;
     bool check_stack[64];
     x.check = x.ncols <= 64 ? check_stack : calloc(x.ncols, sizeof *x.check);
     if (!x.check) return nb_error_set(err, NB_ERR_NOMEM, "out of memory decoding %s", c->where ? c->where : "csv");
@@ -579,28 +784,45 @@ nb_status nb_csv_decode(const struct nb_csv_dialect *d, const struct nb_csv_chun
         b->locs = nb_arena_alloc(&b->arena, c->expected_rows * sizeof *b->locs);
         if (b->locs) x.locs_cap = c->expected_rows;
     }
-    /* Text of a column: start from its share of the chunk, so growth rarely copies. */
+    /* Text of a column: a first guess for the sample rows; reserve_from_sample sizes it. */
     if (c->expected_rows && x.ncols)
-        for (size_t i = 0; i < x.ncols; i++) nb_column_grow_data(&b->cols[i], c->len / x.ncols + 64);
-    x.bad_utf8 = nb_utf8_valid_prefix(c->data, c->len);
+        for (size_t i = 0; i < x.ncols; i++) nb_column_grow_data(&b->cols[i], 4096);
+    x.bad_utf8 = utf8_valid_prefix(c->data, c->len);
 
     const char *buf = c->data;
     size_t n = c->len, pos = 0, field_start = 0;
     struct walker w;
     walker_init(&w, d);
     bool comments = d->comment[0] != '\0';
+    /* Without comments (which restart the walk mid-block), full blocks are classified a run at a
+     * time; w.carry is then the state after the run, which only the next run and the tail read. */
+    bool runs = !comments && !w.esc_mode;
+    struct nb_csv_masks run_m[RUN_BLOCKS];
+    uint64_t run_inq[RUN_BLOCKS];
+    size_t run_len = 0, run_next = 0;
     while (pos < n) {
         if (comments && pos == x.rec_start && w.carry == 0 && is_comment(d, buf + pos, n - pos)) {
             const char *lf = memchr(buf + pos, '\n', n - pos);
             pos = lf ? (size_t)(lf - buf) + 1 : n;
             x.rec_start = field_start = pos;
-            if (x.bad_utf8 < pos) x.bad_utf8 = pos + nb_utf8_valid_prefix(buf + pos, n - pos);
+            if (x.bad_utf8 < pos) x.bad_utf8 = pos + utf8_valid_prefix(buf + pos, n - pos);
             walker_reset(&w);
             continue;
         }
         size_t avail = n - pos < 64 ? n - pos : 64;
         struct nb_csv_masks m;
-        uint64_t inq = walker_block(&w, buf + pos, avail, &m);
+        uint64_t inq;
+        if (runs && avail == 64) {
+            if (run_next == run_len) {
+                run_len = (n - pos) / 64 < RUN_BLOCKS ? (n - pos) / 64 : RUN_BLOCKS;
+                run_next = 0;
+                nb_csv_blocks(w.isa, buf + pos, run_len, d->quote, d->delimiter, run_m, run_inq, &w.carry);
+            }
+            m = run_m[run_next];
+            inq = run_inq[run_next++];
+        } else {
+            inq = walker_block(&w, buf + pos, avail, &m);
+        }
         uint64_t structural = (m.delim | m.lf) & ~inq;
         bool restart = false;
         while (structural) {
@@ -636,6 +858,8 @@ nb_status nb_csv_decode(const struct nb_csv_dialect *d, const struct nb_csv_chun
         dec_field(&x, field_start, end);
         if ((st = dec_record(&x, end, n, err)) != NB_OK) goto out;
     }
+    for (size_t i = 0; i < x.ncols; i++)
+        if (x.check[i]) check_column(&b->cols[i], first_row);
     st = nb_batch_check(b, err);
     if (st == NB_OK && x.locs_cap) finish_locs(&x);
 out:

@@ -61,8 +61,8 @@ static void classify_sse2(const char *p, char quote, char delim, struct nb_csv_m
     m->cr = mask16x4(_mm_cmpeq_epi8(v0, cc), _mm_cmpeq_epi8(v1, cc), _mm_cmpeq_epi8(v2, cc), _mm_cmpeq_epi8(v3, cc));
 }
 
-__attribute__((target("avx2"))) static void classify_avx2(const char *p, char quote, char delim,
-                                                           struct nb_csv_masks *m)
+__attribute__((target("avx2"))) static inline void classify_avx2(const char *p, char quote, char delim,
+                                                                  struct nb_csv_masks *m)
 {
     __m256i lo = _mm256_loadu_si256((const __m256i *)p), hi = _mm256_loadu_si256((const __m256i *)(p + 32));
     __m256i cq = _mm256_set1_epi8(quote), cd = _mm256_set1_epi8(delim);
@@ -82,6 +82,42 @@ __attribute__((target("pclmul,sse2"))) static uint64_t prefix_xor_clmul(uint64_t
     __m128i all = _mm_set1_epi8((char)0xFF);
     __m128i r = _mm_clmulepi64_si128(_mm_set_epi64x(0, (long long)bits), all, 0);
     return (uint64_t)_mm_cvtsi128_si64(r);
+}
+
+/* classify_avx2 and the prefix XOR in one call, for the walkers' full blocks. */
+__attribute__((target("avx2,pclmul"))) static inline uint64_t block_avx2(const char *p, char quote, char delim,
+                                                                         struct nb_csv_masks *m, uint64_t *carry)
+{
+    classify_avx2(p, quote, delim, m);
+    __m128i r = _mm_clmulepi64_si128(_mm_set_epi64x(0, (long long)m->quote), _mm_set1_epi8((char)0xFF), 0);
+    uint64_t inq = (uint64_t)_mm_cvtsi128_si64(r) ^ *carry;
+    *carry = 0 - (inq >> 63);
+    return inq;
+}
+
+/* A run of full blocks in one call: the per-block call and dispatch disappear and the
+ * broadcast constants are made once. */
+__attribute__((target("avx2,pclmul"))) static void blocks_avx2(const char *p, size_t nblocks, char quote, char delim,
+                                                               struct nb_csv_masks *m, uint64_t *inq, uint64_t *carry)
+{
+    for (size_t i = 0; i < nblocks; i++) inq[i] = block_avx2(p + 64 * i, quote, delim, &m[i], carry);
+}
+
+/* Quotes and LFs only: what finding record boundaries needs (half the compares). */
+__attribute__((target("avx2,pclmul"))) static inline uint64_t block_lf_avx2(const char *p, char quote,
+                                                                            uint64_t *lf, uint64_t *carry)
+{
+    __m256i lo = _mm256_loadu_si256((const __m256i *)p), hi = _mm256_loadu_si256((const __m256i *)(p + 32));
+    __m256i cq = _mm256_set1_epi8(quote), cl = _mm256_set1_epi8('\n');
+    uint64_t q = quote ? ((uint64_t)(uint32_t)_mm256_movemask_epi8(_mm256_cmpeq_epi8(lo, cq)) |
+                          ((uint64_t)(uint32_t)_mm256_movemask_epi8(_mm256_cmpeq_epi8(hi, cq)) << 32))
+                       : 0;
+    *lf = (uint64_t)(uint32_t)_mm256_movemask_epi8(_mm256_cmpeq_epi8(lo, cl)) |
+          ((uint64_t)(uint32_t)_mm256_movemask_epi8(_mm256_cmpeq_epi8(hi, cl)) << 32);
+    __m128i r = _mm_clmulepi64_si128(_mm_set_epi64x(0, (long long)q), _mm_set1_epi8((char)0xFF), 0);
+    uint64_t inq = (uint64_t)_mm_cvtsi128_si64(r) ^ *carry;
+    *carry = 0 - (inq >> 63);
+    return inq;
 }
 #endif
 
@@ -150,4 +186,59 @@ uint64_t nb_csv_prefix_xor(enum nb_csv_isa isa, uint64_t bits)
         return prefix_xor_clmul(bits);
 #endif
     return prefix_xor_plain(bits);
+}
+
+uint64_t nb_csv_block(enum nb_csv_isa isa, const char *p, char quote, char delim, struct nb_csv_masks *m,
+                      uint64_t *carry)
+{
+#ifdef NB_CSV_X86
+    if (isa == NB_CSV_ISA_AVX2 && atomic_load_explicit(&have_clmul, memory_order_relaxed) == 1)
+        return block_avx2(p, quote, delim, m, carry);
+#endif
+    nb_csv_classify(isa, p, quote, delim, m);
+    uint64_t inq = nb_csv_prefix_xor(isa, m->quote) ^ *carry;
+    *carry = 0 - (inq >> 63);
+    return inq;
+}
+
+__attribute__((target("avx2,pclmul"))) static void blocks_lf_avx2(const char *p, size_t nblocks, char quote,
+                                                                  uint64_t *lf, uint64_t *inq, uint64_t *carry)
+{
+    for (size_t i = 0; i < nblocks; i++) inq[i] = block_lf_avx2(p + 64 * i, quote, &lf[i], carry);
+}
+
+void nb_csv_blocks_lf(enum nb_csv_isa isa, const char *p, size_t nblocks, char quote, uint64_t *lf, uint64_t *inq,
+                      uint64_t *carry)
+{
+#ifdef NB_CSV_X86
+    if (isa == NB_CSV_ISA_AVX2 && atomic_load_explicit(&have_clmul, memory_order_relaxed) == 1) {
+        blocks_lf_avx2(p, nblocks, quote, lf, inq, carry);
+        return;
+    }
+#endif
+    for (size_t i = 0; i < nblocks; i++) inq[i] = nb_csv_block_lf(isa, p + 64 * i, quote, &lf[i], carry);
+}
+
+uint64_t nb_csv_block_lf(enum nb_csv_isa isa, const char *p, char quote, uint64_t *lf, uint64_t *carry)
+{
+#ifdef NB_CSV_X86
+    if (isa == NB_CSV_ISA_AVX2 && atomic_load_explicit(&have_clmul, memory_order_relaxed) == 1)
+        return block_lf_avx2(p, quote, lf, carry);
+#endif
+    struct nb_csv_masks m;
+    uint64_t inq = nb_csv_block(isa, p, quote, ',', &m, carry);
+    *lf = m.lf;
+    return inq;
+}
+
+void nb_csv_blocks(enum nb_csv_isa isa, const char *p, size_t nblocks, char quote, char delim, struct nb_csv_masks *m,
+                   uint64_t *inq, uint64_t *carry)
+{
+#ifdef NB_CSV_X86
+    if (isa == NB_CSV_ISA_AVX2 && atomic_load_explicit(&have_clmul, memory_order_relaxed) == 1) {
+        blocks_avx2(p, nblocks, quote, delim, m, inq, carry);
+        return;
+    }
+#endif
+    for (size_t i = 0; i < nblocks; i++) inq[i] = nb_csv_block(isa, p + 64 * i, quote, delim, &m[i], carry);
 }

@@ -178,6 +178,62 @@ static char *put_string(char *o, const char *s, size_t n)
     return o;
 }
 
+/* The fast paths below store whole 16-byte vectors: a value's bytes are loaded 16 at a time
+ * (`readable16`: its column buffer holds 16 bytes from s, so a short value needs no byte loop)
+ * and written 16 at a time into the output, whose reservation has NB_JSON_SLACK bytes to spare. */
+#define NB_JSON_SLACK 64
+
+#if defined(__SSE2__)
+/* A string without anything to escape (nearly all of them): quotes around a straight copy.
+ * NULL: some byte needs escaping, or the bytes cannot be loaded whole; put_string does it. */
+static inline char *put_string_fast(char *o, const char *s, size_t n, bool readable16)
+{
+    size_t i = 0;
+    for (; i + 16 <= n; i += 16) {
+        __m128i v = _mm_loadu_si128((const __m128i *)(const void *)(s + i));
+        if (escape_mask16(v)) return NULL;
+        _mm_storeu_si128((__m128i *)(void *)(o + 1 + i), v);
+    }
+    size_t left = n - i;
+    if (left) {
+        __m128i v;
+        if (n >= 16) {   /* the last 16 bytes, overlapping what was stored: same bytes again */
+            v = _mm_loadu_si128((const __m128i *)(const void *)(s + n - 16));
+            if (escape_mask16(v) >> (16 - left)) return NULL;
+            _mm_storeu_si128((__m128i *)(void *)(o + 1 + n - 16), v);
+        } else {
+            if (!readable16) return NULL;
+            v = _mm_loadu_si128((const __m128i *)(const void *)s);
+            if (escape_mask16(v) & ((1u << n) - 1)) return NULL;
+            _mm_storeu_si128((__m128i *)(void *)(o + 1), v);
+        }
+    }
+    o[0] = '"';
+    o[n + 1] = '"';
+    return o + n + 2;
+}
+#else
+static inline char *put_string_fast(char *o, const char *s, size_t n, bool readable16)
+{
+    (void)o; (void)s; (void)n; (void)readable16;
+    return NULL;
+}
+#endif
+
+/* A value copied as it is (numbers): one 16-byte move when it fits and can be loaded whole. */
+static inline char *put_raw(char *o, const char *s, size_t n, bool readable16)
+{
+    if (n <= 16 && readable16) memcpy(o, s, 16);
+    else copy_small(o, s, n);
+    return o + n;
+}
+
+static inline char *put_string_any(char *o, const char *s, size_t n, bool readable16)
+{
+    char *e = put_string_fast(o, s, n, readable16);
+    return e ? e : put_string(o, s, n);
+}
+
 /* Is s[0..n) a JSON number literal? (The text columns of numbers follow JSON's grammar plus an
  * optional '+', which the caller has dropped; anything else goes out as a string, never as
  * invalid JSON.) */
@@ -234,27 +290,29 @@ static char *put_base64(char *o, const unsigned char *s, size_t n)
     return o;
 }
 
-/* Room for one value of n source bytes, however it is written. */
-static inline bool reserve(struct nb_buf *out, size_t n) { return nb_buf_reserve(out, 6 * n + 64); }
+static inline bool is_word_ci(const char *s, const char *word4)
+{
+    uint32_t w, want;
+    memcpy(&w, s, 4);
+    memcpy(&want, word4, 4);
+    return (w | 0x20202020u) == want;   /* exact for letters: only 'T'/'t' OR to 't', and so on */
+}
 
-static char *put_text_value(char *o, const struct nb_column *c, const char *s, size_t n)
+static char *put_text_value(char *o, const struct nb_column *c, const char *s, size_t n, bool readable16)
 {
     switch (c->type.id) {
     case NB_TYPE_BOOL:
         /* Text bools are true/false in any case (DESIGN.md §5); JSON wants lower case. */
-        if (n == 4 && (s[0] | 0x20) == 't' && (s[1] | 0x20) == 'r' && (s[2] | 0x20) == 'u' && (s[3] | 0x20) == 'e') {
+        if (n == 4 && is_word_ci(s, "true")) {
             memcpy(o, "true", 4);
             return o + 4;
         }
-        if (n == 5 && (s[0] | 0x20) == 'f' && strncasecmp(s, "false", 5) == 0) { memcpy(o, "false", 5); return o + 5; }
-        return put_string(o, s, n);
+        if (n == 5 && is_word_ci(s, "fals") && (s[4] | 0x20) == 'e') { memcpy(o, "false", 5); return o + 5; }
+        return put_string_any(o, s, n, readable16);
     case NB_TYPE_INT32:
     case NB_TYPE_INT64:
     case NB_TYPE_FLOAT64:
-        if (c->plain_numbers) {   /* the decoder checked every value's shape already */
-            copy_small(o, s, n);
-            return o + n;
-        }
+        if (c->plain_numbers) return put_raw(o, s, n, readable16);   /* the decoder checked every value's shape */
         if (n > 1 && s[0] == '+') { s++; n--; }
         if (is_json_number(s, n)) {
             copy_small(o, s, n);
@@ -268,7 +326,7 @@ static char *put_text_value(char *o, const struct nb_column *c, const char *s, s
     case NB_TYPE_BINARY:
         return put_base64(o, (const unsigned char *)s, n);
     default:   /* string, date, time, timestamp, decimal (exact text), null */
-        return put_string(o, s, n);
+        return put_string_any(o, s, n, readable16);
     }
 }
 
@@ -307,7 +365,9 @@ static char *put_native_value(char *o, const struct nb_column *c, size_t i)
     }
 }
 
-/* Object keys of a batch's schema, escaped once per batch: "name": */
+/* What goes before each value of a batch, escaped once per batch: {"name": for the first
+ * column, ,"name": for the others. The buffer has NB_JSON_SLACK spare bytes, so a short prefix
+ * is copied with one fixed-size move. */
 struct keys {
     struct nb_buf buf;
     size_t *off;       /* n_fields + 1 offsets into buf */
@@ -322,13 +382,15 @@ static nb_status keys_build(struct keys *k, const struct nb_schema *s, struct nb
         k->off[f] = k->buf.len;
         const char *name = s->fields[f].name;
         size_t n = strlen(name);
-        if (!nb_buf_reserve(&k->buf, 6 * n + 4)) break;
-        char *o = put_string(k->buf.data + k->buf.len, name, n);
+        if (!nb_buf_reserve(&k->buf, 6 * n + 4 + NB_JSON_SLACK)) break;
+        char *o = k->buf.data + k->buf.len;
+        *o++ = f ? ',' : '{';
+        o = put_string(o, name, n);
         *o++ = ':';
         k->buf.len = (size_t)(o - k->buf.data);
-        k->buf.data[k->buf.len] = '\0';
     }
     k->off[s->n_fields] = k->buf.len;
+    if (nb_buf_reserve(&k->buf, NB_JSON_SLACK)) memset(k->buf.data + k->buf.len, 0, NB_JSON_SLACK);
     return nb_buf_status(&k->buf, err);
 }
 
@@ -338,6 +400,57 @@ static void keys_cleanup(struct keys *k)
     free(k->off);
 }
 
+/* Rows are reserved for in groups: one look at the offsets per column per group, not per value. */
+#define ROW_GROUP 64
+
+/* Output room for rows [r, end): the prefixes and the worst case of every value. */
+static size_t group_need(const struct nb_batch *b, const struct keys *k, size_t r, size_t end)
+{
+    size_t rows = end - r, need = rows * (k->buf.len + 4) + NB_JSON_SLACK;
+    for (size_t f = 0; f < b->schema->n_fields; f++) {
+        const struct nb_column *c = &b->cols[f];
+        need += c->repr == NB_REPR_TEXT ? 6 * (size_t)(c->offsets[end] - c->offsets[r]) + 8 * rows : 72 * rows;
+    }
+    return need;
+}
+
+/* How a column's values go out, decided once per batch so the per-value work is one switch. */
+enum col_kind {
+    KIND_STRING,   /* text written as a JSON string (string, timestamp, date, decimal, ...) */
+    KIND_RAW,      /* text of plain numbers, copied as is */
+    KIND_TEXT,     /* other text: put_text_value decides per value */
+    KIND_NATIVE,   /* fixed-width values */
+};
+
+static enum col_kind col_kind_of(const struct nb_column *c)
+{
+    if (c->repr != NB_REPR_TEXT) return KIND_NATIVE;
+    switch (c->type.id) {
+    case NB_TYPE_BOOL:
+    case NB_TYPE_JSON:
+    case NB_TYPE_BINARY:
+        return KIND_TEXT;
+    case NB_TYPE_INT32:
+    case NB_TYPE_INT64:
+    case NB_TYPE_FLOAT64:
+        return c->plain_numbers && c->mismatch_count == 0 ? KIND_RAW : KIND_TEXT;
+    default:
+        return KIND_STRING;
+    }
+}
+
+/* One column as the row loop needs it, gathered once per batch (a small array the loop walks in
+ * order, instead of the column structs and the key table). */
+struct col_plan {
+    const uint32_t *offsets;
+    const char *data;
+    const uint8_t *validity;   /* NULL when the batch has no null in this column */
+    const struct nb_column *col;
+    const char *key;           /* {"name": or ,"name": (with NB_JSON_SLACK readable bytes after it) */
+    size_t key_len, data_cap;
+    enum col_kind kind;
+};
+
 /* Rows of b as objects: array layout joins them with ",\n" (no trailing separator), lines
  * layout ends each with "\n". */
 static nb_status encode_rows(enum nb_json_layout layout, const struct nb_batch *b, struct nb_buf *out,
@@ -345,44 +458,57 @@ static nb_status encode_rows(enum nb_json_layout layout, const struct nb_batch *
 {
     if (!b->schema || b->n_rows == 0) return NB_OK;
     const struct nb_schema *s = b->schema;
+    size_t nf = s->n_fields;
     struct keys k;
     nb_status st = keys_build(&k, s, err);
-    if (st != NB_OK) { keys_cleanup(&k); return st; }
-    size_t nf = s->n_fields;
-    for (size_t r = 0; r < b->n_rows; r++) {
-        /* One reservation per row: the keys plus the worst case of every value. */
-        size_t need = k.buf.len + 8;
-        for (size_t f = 0; f < nf; f++) {
-            const struct nb_column *c = &b->cols[f];
-            need += c->repr == NB_REPR_TEXT ? 6 * (size_t)(c->offsets[r + 1] - c->offsets[r]) + 8 : 72;
-        }
-        if (!reserve(out, need)) break;
+    struct col_plan plan_stack[32], *plan = nf <= 32 ? plan_stack : malloc(nf * sizeof *plan);
+    if (st == NB_OK && !plan) st = nb_error_set(err, NB_ERR_NOMEM, "out of memory");
+    if (st != NB_OK) {
+        keys_cleanup(&k);
+        if (plan != plan_stack) free(plan);
+        return st;
+    }
+    for (size_t f = 0; f < nf; f++) {
+        const struct nb_column *c = &b->cols[f];
+        plan[f] = (struct col_plan){c->offsets, c->data, c->null_count ? c->validity : NULL, c,
+                                    k.buf.data + k.off[f], k.off[f + 1] - k.off[f], c->data_cap, col_kind_of(c)};
+    }
+    for (size_t g = 0; g < b->n_rows; g += ROW_GROUP) {
+        size_t gend = g + ROW_GROUP < b->n_rows ? g + ROW_GROUP : b->n_rows;
+        if (!nb_buf_reserve(out, group_need(b, &k, g, gend))) break;
         char *o = out->data + out->len;
-        if (layout == NB_JSON_LAYOUT_ARRAY && r > 0) { *o++ = ','; *o++ = '\n'; }
-        *o++ = '{';
-        for (size_t f = 0; f < nf; f++) {
-            const struct nb_column *c = &b->cols[f];
-            if (f) *o++ = ',';
-            size_t kl = k.off[f + 1] - k.off[f];
-            copy_small(o, k.buf.data + k.off[f], kl);
-            o += kl;
-            if (nb_column_is_null(c, r)) {
-                memcpy(o, "null", 4);
-                o += 4;
-            } else if (c->repr == NB_REPR_TEXT) {
-                size_t n;
-                const char *t = nb_column_text(c, r, &n);
-                o = nb_column_is_mismatch(c, r) ? put_string(o, t, n) : put_text_value(o, c, t, n);
-            } else {
-                o = put_native_value(o, c, r);
+        for (size_t r = g; r < gend; r++) {
+            if (layout == NB_JSON_LAYOUT_ARRAY && r > 0) { *o++ = ','; *o++ = '\n'; }
+            for (const struct col_plan *cp = plan; cp < plan + nf; cp++) {
+                if (cp->key_len <= 32) memcpy(o, cp->key, 32);
+                else memcpy(o, cp->key, cp->key_len);
+                o += cp->key_len;
+                if (cp->validity && !nb_bit_get(cp->validity, r)) {
+                    memcpy(o, "null", 4);
+                    o += 4;
+                    continue;
+                }
+                if (cp->kind == KIND_NATIVE) {
+                    o = put_native_value(o, cp->col, r);
+                    continue;
+                }
+                uint32_t at = cp->offsets[r];
+                size_t n = cp->offsets[r + 1] - at;
+                const char *t = cp->data + at;
+                bool readable16 = at + 16 <= cp->data_cap;
+                if (cp->kind == KIND_RAW) o = put_raw(o, t, n, readable16);
+                else if (cp->kind == KIND_STRING || nb_column_is_mismatch(cp->col, r)) o = put_string_any(o, t, n, readable16);
+                else o = put_text_value(o, cp->col, t, n, readable16);
             }
+            if (nf == 0) *o++ = '{';
+            *o++ = '}';
+            if (layout == NB_JSON_LAYOUT_LINES) *o++ = '\n';
         }
-        *o++ = '}';
-        if (layout == NB_JSON_LAYOUT_LINES) *o++ = '\n';
         out->len = (size_t)(o - out->data);
     }
     if (out->data) out->data[out->len] = '\0';
     keys_cleanup(&k);
+    if (plan != plan_stack) free(plan);
     return nb_buf_status(out, err);
 }
 

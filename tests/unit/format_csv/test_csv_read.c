@@ -488,10 +488,52 @@ static void test_fast_fits_dates_agree(void **state)
     }
 }
 
+/* The decoder's SIMD shortcuts (plain numbers, timestamps) give the scalar reference's exact
+ * answer, including "plain number" (which lets the JSON writer copy the text as is). */
+static void test_vector_fits_agree(void **state)
+{
+    (void)state;
+    srand(7);
+    const char num_chars[] = "0123456789-.+eE x";
+    const char ts_chars[] = "0123456789-:TtZz .+/";
+    const char *templates[] = {"2024-02-28T23:59:59Z", "2023-02-29 00:00:00", "2024-02-29t12:30:45z", "1999-12-31T10:00:00",
+                               "2024-13-01T00:00:00Z", "2024-00-10T00:00:00Z", "2024-01-01T24:00:00Z", "2024-01-01T23:60:00Z",
+                               "2024-01-01T23:59:60Z", "2024-01-01T19:09:09Z"};
+    enum nb_type_id ids[] = {NB_TYPE_INT64, NB_TYPE_FLOAT64, NB_TYPE_TIMESTAMP, NB_TYPE_DATE, NB_TYPE_BOOL};
+    char buf[64];
+    for (int round = 0; round < 400000; round++) {
+        size_t n;
+        memset(buf, round % 3 ? '5' : '.', sizeof buf);   /* what follows the value must not matter */
+        if (round % 5 == 1) {   /* bool words, near misses and case variants */
+            const char *words[] = {"true", "TRUE", "True", "false", "FALSE", "fAlSe", "tru", "falsy", "trUe", "t\x80ue",
+                                   "4rue", "fals", "truee", "\x14RUE", "FaLSE"};
+            const char *w = words[(size_t)rand() % (sizeof words / sizeof *words)];
+            n = strlen(w);
+            memcpy(buf, w, n);
+        } else if (round % 2) {
+            n = (size_t)(rand() % 18);
+            for (size_t i = 0; i < n; i++) buf[i] = num_chars[rand() % (int)(sizeof num_chars - 1)];
+            if (rand() % 2) for (size_t i = 1; i < n; i++) if (buf[i] != '.' && rand() % 4) buf[i] = (char)('0' + rand() % 10);
+        } else {
+            const char *tpl = templates[(size_t)rand() % (sizeof templates / sizeof *templates)];
+            n = strlen(tpl);
+            memcpy(buf, tpl, n);
+            for (int e = rand() % 3; e > 0; e--) buf[rand() % (int)n] = ts_chars[rand() % (int)(sizeof ts_chars - 1)];
+            if (rand() % 8 == 0) n--;
+        }
+        for (size_t k = 0; k < sizeof ids / sizeof *ids; k++) {
+            struct nb_type t = nb_type_make(ids[k]);
+            int fast = nb_csv_fit_kind(t, buf, n, true), ref = nb_csv_fit_kind(t, buf, n, false);
+            if (fast != ref) fail_msg("'%.*s' as %s: vector %d, scalar %d", (int)n, buf, nb_type_name(ids[k]), fast, ref);
+        }
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_basic_null_vs_empty, setup, teardown),
+        cmocka_unit_test(test_vector_fits_agree),
         cmocka_unit_test_setup_teardown(test_crlf_bom_no_final_newline, setup, teardown),
         cmocka_unit_test_setup_teardown(test_blank_lines_skipped, setup, teardown),
         cmocka_unit_test_setup_teardown(test_options, setup, teardown),

@@ -92,10 +92,54 @@ static void test_decode_agrees(void **state)
     nb_csv_isa_force(best);
 }
 
+/* Record boundaries for any max_records: the scanner (which counts whole blocks at once while
+ * no batch ends in them) against a byte-at-a-time walk, stepping through random text the way
+ * the file source does. */
+static void test_scan_counts(void **state)
+{
+    (void)state;
+    srand(99);
+    static const char pieces[] = {'a', 'b', ',', '"', '\n', '\n', '\n', 'x'};
+    char text[3000];
+    struct nb_csv_dialect d;
+    nb_csv_dialect_init(&d);
+    for (int round = 0; round < 400; round++) {
+        size_t n = 1 + (size_t)(rand() % (int)sizeof text);
+        for (size_t i = 0; i < n; i++) text[i] = pieces[rand() % (int)sizeof pieces];
+        size_t maxes[] = {1, 2, 3, 7, 64, 100000};
+        for (size_t k = 0; k < sizeof maxes / sizeof *maxes; k++) {
+            size_t pos = 0;
+            while (pos < n) {
+                /* reference: up to maxes[k] records from pos */
+                size_t recs = 0, end = pos;
+                uint64_t lines = 0, lines_at = 0;
+                bool in_q = false;
+                for (size_t i = pos; i < n && recs < maxes[k]; i++) {
+                    if (text[i] == '"') in_q = !in_q;
+                    if (text[i] == '\n') {
+                        lines++;
+                        if (!in_q) { recs++; end = i + 1; lines_at = lines; }
+                    }
+                }
+                struct nb_csv_scan sc;
+                struct nb_error err = {0};
+                assert_int_equal(nb_csv_scan_records(&d, text + pos, n - pos, false, maxes[k], &sc, "t", 1, &err), NB_OK);
+                if (sc.records != recs || sc.consumed != end - pos || sc.lines != lines_at)
+                    fail_msg("round %d max %zu at %zu: got %zu records %zu bytes %llu lines, want %zu %zu %llu", round,
+                             maxes[k], pos, sc.records, sc.consumed, (unsigned long long)sc.lines, recs, end - pos,
+                             (unsigned long long)lines_at);
+                if (recs == 0) break;
+                pos = end;
+            }
+        }
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_classify_agrees),
+        cmocka_unit_test(test_scan_counts),
         cmocka_unit_test(test_decode_agrees),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -401,11 +401,62 @@ static void test_options(void **state)
     nb_schema_release(s);
 }
 
+/* Many columns (more than the encoder keeps on its stack), rows across several reservation
+ * groups, nulls, long and short values, plain numbers and a mismatch: every line exactly as a
+ * value-by-value reference built with nb_buf_json_string gives it. */
+static void test_wide_batch_reference(void **state)
+{
+    (void)state;
+    struct nb_schema *s = nb_schema_create();
+    char name[64];
+    for (int c = 0; c < 40; c++) {
+        snprintf(name, sizeof name, c == 7 ? "long key name number %d with \"quote\"" : "k%d", c);
+        nb_schema_add(s, name, nb_type_make(c % 4 == 1 ? NB_TYPE_INT64 : NB_TYPE_STRING), true);
+    }
+    const int rows = 300;
+    struct nb_batch *b = nb_batch_create(s, (size_t)rows);
+    char v[96];
+    for (int r = 0; r < rows; r++)
+        for (int c = 0; c < 40; c++) {
+            struct nb_column *col = &b->cols[c];
+            if ((r + c) % 7 == 0) { nb_column_append_null(col); continue; }
+            if (c % 4 == 1) snprintf(v, sizeof v, (r == 150 && c == 5) ? "N/A" : "%d", r * 1000 - c);
+            else snprintf(v, sizeof v, "%.*s-%d", (r * 7 + c) % 40, "value value value value value value value value", r);
+            text(col, v);
+            if (r == 150 && c == 5) nb_column_mark_mismatch(col);
+        }
+    b->n_rows = (size_t)rows;
+    char *out = encode(NB_JSON_LAYOUT_LINES, b);
+    struct nb_buf ref;
+    nb_buf_init(&ref);
+    for (int r = 0; r < rows; r++) {
+        nb_buf_putc(&ref, '{');
+        for (int c = 0; c < 40; c++) {
+            if (c) nb_buf_putc(&ref, ',');
+            const char *nm = s->fields[c].name;
+            nb_buf_json_string(&ref, nm, strlen(nm));
+            nb_buf_putc(&ref, ':');
+            const struct nb_column *col = &b->cols[c];
+            size_t n;
+            const char *t = nb_column_text(col, (size_t)r, &n);
+            if (nb_column_is_null(col, (size_t)r)) nb_buf_puts(&ref, "null");
+            else if (c % 4 == 1 && !nb_column_is_mismatch(col, (size_t)r)) nb_buf_append(&ref, t, n);
+            else nb_buf_json_string(&ref, t, n);
+        }
+        nb_buf_puts(&ref, "}\n");
+    }
+    assert_string_equal(out, ref.data);
+    nb_buf_cleanup(&ref);
+    free(out);
+    nb_batch_destroy(b);
+    nb_schema_release(s);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_text_values), cmocka_unit_test(test_native_values), cmocka_unit_test(test_escaping),
-        cmocka_unit_test(test_escape_positions),
+        cmocka_unit_test(test_escape_positions),    cmocka_unit_test(test_wide_batch_reference),
         cmocka_unit_test(test_framing),     cmocka_unit_test(test_resume_framing), cmocka_unit_test(test_schema_change),
         cmocka_unit_test(test_options),
     };
