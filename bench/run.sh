@@ -36,11 +36,17 @@ gen() {   # gen shape rows fmt -> path
   echo "$f"
 }
 
+# Every tool writes a new file: the previous run's output is removed before each timed run, not by
+# the tool inside it (replacing a large file costs the kernel ~50 ms of dropping its cached pages).
+clear_outputs() { find "$OUT" -maxdepth 1 -type f ! -name '*.txt' -delete; }
+
 # measure <label> <command...>: prints "wall maxrss_kb inner" medians over RUNS (after one warm-up)
 measure() {
   local runs=$RUNS walls=() rss=() inner=()
+  clear_outputs
   "${@}" > "$OUT/inner.txt" 2>"$OUT/err.txt" || { echo "FAILED"; cat "$OUT/err.txt" >&2; return 0; }
   for ((r = 0; r < runs; r++)); do
+    clear_outputs
     /usr/bin/time -f "%e %M" -o "$OUT/time.txt" "${@}" > "$OUT/inner.txt" 2>"$OUT/err.txt" || { echo "FAILED"; return 0; }
     read -r w m < "$OUT/time.txt"
     walls+=("$w"); rss+=("$m"); inner+=("$(tail -1 "$OUT/inner.txt" 2>/dev/null | grep -Eo '^[0-9.]+$' || echo "$w")")
@@ -78,6 +84,7 @@ run_case() {   # run_case name shape rows informat nebula-dest-type nebula-args 
   # shellcheck disable=SC2086
   read -r nw nr _ < <(measure "$NEBULA" pipeline "$src" "$dtype" --source-path "$input" --dest-path "$OUT/nebula.out" \
       --progress never --log-level warn $nargs)
+  local ns; ns=$(stat -c %s "$OUT/nebula.out" 2>/dev/null || echo 0)   # the next measure clears it
   local floor_w floor_r
   read -r floor_w floor_r _ < <(measure bash -c "cat '$input' > '$OUT/floor.out'")
   row "$name" "$rows" "nebula" "$nw" "$nr" "$bytes" "1.00"
@@ -87,8 +94,7 @@ run_case() {   # run_case name shape rows informat nebula-dest-type nebula-args 
     row "$name" "$rows" "duckdb (COPY $di s)" "$dw" "$dr" "$bytes" "$(awk -v a="$di" -v b="$nw" 'BEGIN { printf "%.2f", a / b }')"
   fi
   if [ "$dtype" = parquet ] && [ -s "$OUT/duck.$ext" ]; then
-    local ns ds
-    ns=$(stat -c %s "$OUT/nebula.out"); ds=$(stat -c %s "$OUT/duck.$ext")
+    local ds; ds=$(stat -c %s "$OUT/duck.$ext")
     printf '| %s: file size | %s | nebula %s B, duckdb %s B | | | | | | %s |\n' "$name" "$rows" "$ns" "$ds" \
       "$(awk -v a="$ns" -v b="$ds" 'BEGIN { printf "%.3f", a / b }')" | tee -a "$results"
   fi
