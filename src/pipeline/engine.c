@@ -9,9 +9,6 @@
 
 #include <pthread.h>
 #include <stdlib.h>
-#ifdef __GLIBC__
-#include <malloc.h>
-#endif
 #include <string.h>
 #include <time.h>
 
@@ -562,23 +559,6 @@ static nb_status commit_loop(struct engine *e, bool *dest_failed, struct nb_erro
 
 /* ---- setup ---------------------------------------------------------------------------------- */
 
-/* The engine's buffers are few and large (read blocks, column buffers, encoded output), made on
- * one thread and freed on another. glibc's per-thread arenas and its sliding mmap threshold let
- * them fragment the heap, so peak RSS crept up with input size (measured +30% from 1M to 10M
- * CSV rows). One arena (a lock taken per buffer, not per value) and a fixed threshold (buffers of
- * 1 MiB and more are mapped and unmapped whole) keep it flat; fixing the threshold also fixes the
- * trim threshold at 128 KiB, which would give the heap top back and fault it in again for every
- * batch, so that one is raised. Process-wide, so done once. */
-static pthread_once_t malloc_tuned = PTHREAD_ONCE_INIT;
-static void tune_malloc(void)
-{
-#ifdef __GLIBC__
-    mallopt(M_ARENA_MAX, 1);
-    mallopt(M_MMAP_THRESHOLD, 1 << 20);
-    mallopt(M_TRIM_THRESHOLD, 8 << 20);
-#endif
-}
-
 static nb_status load_state(struct engine *e, struct nb_error *err)
 {
     nb_state_init(&e->state);
@@ -613,7 +593,6 @@ static nb_status find_connector(struct nb_cfg *root, const char *section, const 
 
 nb_status nb_pipeline_run(const struct nb_run_request *req, struct nb_run_stats *stats, struct nb_error *err)
 {
-    pthread_once(&malloc_tuned, tune_malloc);
     struct engine *e = calloc(1, sizeof *e);
     if (!e) return nb_error_set(err, NB_ERR_NOMEM, "out of memory");
     e->req = req;
