@@ -1,9 +1,9 @@
 /* nebula: command dispatch and the top-level help. */
-#ifdef __GLIBC__
-#include <malloc.h>
-#endif
 #include <stdio.h>
 #include <string.h>
+#ifdef __GLIBC__   /* defined by the headers above */
+#include <malloc.h>
+#endif
 
 #include "cli/cli.h"
 

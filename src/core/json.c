@@ -140,21 +140,13 @@ static bool match_literal(struct parser *ps, const char *lit, size_t n)
     return true;
 }
 
-static int hex_digit(char c)
-{
-    if (c >= '0' && c <= '9') return c - '0';
-    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-    return -1;
-}
-
 /* \uXXXX at s (s points at the 'u'); returns the code unit or -1. */
 static long read_u4(const char *s, const char *end)
 {
     if (end - s < 5) return -1;
     long v = 0;
     for (int i = 1; i <= 4; i++) {
-        int d = hex_digit(s[i]);
+        int d = nb_hex_value(s[i]);
         if (d < 0) return -1;
         v = v * 16 + d;
     }

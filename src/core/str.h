@@ -21,6 +21,14 @@ const char *nb_nearest(const char *word, const char *const *candidates, size_t n
 /* Length of the valid UTF-8 prefix of s[0..n): equals n when all of it is valid UTF-8
  * (no overlongs, no surrogates, nothing above U+10FFFF). */
 size_t nb_utf8_valid_prefix(const char *s, size_t n);
+/* The value of one hex digit (either case), or -1. */
+static inline int nb_hex_value(char c)
+{
+    if (c >= '0' && c <= '9') return c - '0';
+    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+    return -1;
+}
 static inline bool nb_utf8_valid(const char *s, size_t n) { return nb_utf8_valid_prefix(s, n) == n; }
 /* Glob match with * ? and [..] (fnmatch semantics, '*' does not cross '/' when pathname is true). */
 bool nb_glob_match(const char *pattern, const char *s, bool pathname);

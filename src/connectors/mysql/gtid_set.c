@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "connectors/mysql/mysql_int.h"
+#include "core/str.h"
 
 void my_gtid_set_init(struct my_gtid_set *s) { memset(s, 0, sizeof *s); }
 
@@ -75,20 +76,13 @@ nb_status my_gtid_set_add(struct my_gtid_set *s, const uint8_t sid[16], uint64_t
     return NB_OK;
 }
 
-static int hexval(char c)
-{
-    if (c >= '0' && c <= '9') return c - '0';
-    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-    return -1;
-}
 
 /* 32 hex digits with optional dashes. */
 static const char *parse_uuid(const char *p, uint8_t sid[16])
 {
     for (int i = 0; i < 16; i++) {
         while (*p == '-') p++;
-        int a = hexval(p[0]), b = a < 0 ? -1 : hexval(p[1]);
+        int a = nb_hex_value(p[0]), b = a < 0 ? -1 : nb_hex_value(p[1]);
         if (a < 0 || b < 0) return NULL;
         sid[i] = (uint8_t)(a << 4 | b);
         p += 2;

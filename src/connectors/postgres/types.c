@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "connectors/postgres/pg.h"
+#include "core/str.h"
 
 static struct pg_coltype ct(enum nb_type_id id, enum pg_kind kind)
 {
@@ -139,13 +140,6 @@ nb_status pg_typecache_resolve(struct pg_typecache *tc, PGconn *conn, uint32_t o
 }
 
 /* ---- values ---------------------------------------------------------------------------------- */
-static int hexval(char c)
-{
-    if (c >= '0' && c <= '9') return c - '0';
-    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-    return -1;
-}
 
 static bool is_special_number(const char *s, size_t n)
 {
@@ -184,7 +178,7 @@ void pg_append_value(struct nb_column *c, enum pg_kind kind, const char *s, size
             }
             size_t o = 0;
             for (size_t i = 2; i + 1 < n; i += 2) {
-                int hi = hexval(s[i]), lo = hexval(s[i + 1]);
+                int hi = nb_hex_value(s[i]), lo = nb_hex_value(s[i + 1]);
                 if (hi < 0 || lo < 0) goto bad_bytea;
                 scratch->data[o++] = (char)(hi << 4 | lo);
             }
@@ -293,7 +287,7 @@ nb_status pg_copy_text_row(const char *data, size_t n, struct nb_column *cols, c
             case 'v': out[o++] = '\v'; break;
             case 'x': {
                 int v = 0, k = 0;
-                while (k < 2 && i + 1 < flen && hexval(f[i + 1]) >= 0) v = v * 16 + hexval(f[++i]), k++;
+                while (k < 2 && i + 1 < flen && nb_hex_value(f[i + 1]) >= 0) v = v * 16 + nb_hex_value(f[++i]), k++;
                 if (k == 0) out[o++] = 'x';
                 else out[o++] = (char)v;
                 break;
