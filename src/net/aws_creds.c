@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include <strings.h>
 #include <time.h>
 
@@ -68,6 +69,7 @@ static bool ini_get(const char *path, const char *profile, const char *key, char
         }
     }
     fclose(f);
+    memset(line, 0, sizeof line);   /* it may have held a secret */
     return found;
 }
 
@@ -111,38 +113,16 @@ static nb_status credential_process(const char *cmd, struct nb_aws_creds *out, i
 static bool from_file(const char *path, const char *profile, struct nb_aws_creds *out, bool *found_file,
                       struct nb_error *err, nb_status *st)
 {
-    FILE *f = fopen(path, "r");
-    *found_file = f != NULL;
-    if (!f) return false;
-    char line[4096];
-    bool in = false;
+    *found_file = access(path, R_OK) == 0;
+    if (!*found_file) return false;
     char ak[512] = "", sk[512] = "", tok[4096] = "";
-    while (fgets(line, sizeof line, f)) {
-        char *s = trim(line);
-        if (!*s || *s == '#' || *s == ';') continue;
-        if (*s == '[') {
-            char *e = strchr(s, ']');
-            if (!e) continue;
-            *e = '\0';
-            char *name = trim(s + 1);
-            if (strncmp(name, "profile ", 8) == 0) name = trim(name + 8);
-            in = strcmp(name, profile) == 0;
-            continue;
-        }
-        if (!in) continue;
-        char *eq = strchr(s, '=');
-        if (!eq) continue;
-        *eq = '\0';
-        char *k = trim(s), *v = trim(eq + 1);
-        if (strcmp(k, "aws_access_key_id") == 0) snprintf(ak, sizeof ak, "%s", v);
-        else if (strcmp(k, "aws_secret_access_key") == 0) snprintf(sk, sizeof sk, "%s", v);
-        else if (strcmp(k, "aws_session_token") == 0) snprintf(tok, sizeof tok, "%s", v);
-    }
-    fclose(f);
+    ini_get(path, profile, "aws_access_key_id", ak, sizeof ak);
+    ini_get(path, profile, "aws_secret_access_key", sk, sizeof sk);
+    ini_get(path, profile, "aws_session_token", tok, sizeof tok);
     bool ok = *ak && *sk;
     if (ok) *st = take(out, ak, sk, tok, err);
     memset(sk, 0, sizeof sk);
-    memset(line, 0, sizeof line);
+    memset(tok, 0, sizeof tok);
     return ok;
 }
 
