@@ -21,7 +21,7 @@ Y
   local pid=$!
   exec 3> "$d/in.csv"
   printf 'id,name\n1,a\n2,b\n' >&3
-  for _ in $(seq 1 40); do [ -f "$d/state.json" ] && break; sleep 0.1; done
+  for _ in $(seq 1 100); do [ -f "$d/state.json" ] && break; sleep 0.1; done
   sleep 0.5   # columnar: give a wrong checkpoint time to show up
   if [ -f "$d/state.json" ]; then echo committed > "$d/seen"; else echo waiting > "$d/seen"; fi
   cp "$d/out.ndjson.nebula-partial" "$d/partial.seen" 2>/dev/null || : > "$d/partial.seen"
