@@ -11,7 +11,7 @@ run_on_fifo() {
   mkfifo "$d/in.csv"
   cat > "$d/p.yaml" <<Y
 name: storage-$mode
-source: { type: csv, path: $d/in.csv, infer_types: false }   # a pipe: no sample to infer from
+source: { type: csv, path: $d/in.csv }
 destination: { type: json, path: $d/out.ndjson }
 performance: { flush_interval: 60s }
 storage: { mode: $mode }
@@ -41,7 +41,8 @@ run_on_fifo columnar
 expect_eq "$(cat "$T/columnar/seen")" "waiting" "columnar: no checkpoint before flush_interval"
 
 for m in row auto columnar; do
-  expect_eq "$(cat "$T/$m/out.ndjson")" '{"id":"1","name":"a"}
-{"id":"2","name":"b"}' "$m: output"
+  # bash writes the header and each row separately: the types come from the rows, never from none.
+  expect_eq "$(cat "$T/$m/out.ndjson")" '{"id":1,"name":"a"}
+{"id":2,"name":"b"}' "$m: output"
 done
 finish

@@ -507,8 +507,10 @@ static nb_status schema_from_file(struct nb_file_source *s, struct stream *stm, 
                               path, (unsigned long long)(lines + sc.lines + 1), s->args.max_record_size);
             goto out;
         }
-        /* A pipe that has nothing more for now: infer from what has arrived. */
-        if (eof || !want || sc.records >= want || buf.len >= limit || short_read) break;
+        /* A pipe that has nothing more for now: infer from what has arrived, once that is at least
+         * one record (a writer may send the header on its own: inferring from no rows would make
+         * every column a string, depending on timing). */
+        if (eof || !want || sc.records >= want || buf.len >= limit || (short_read && sc.records > 0)) break;
     }
     *found = header_at != SIZE_MAX || sc.consumed > 0;
     nb_schema_release(stm->schema);
