@@ -2,7 +2,7 @@
 # S3 upload throughput (issue 7, for `make bench`): Nebula writing Parquet (csv -> s3, snappy) to
 # the local signature-checking S3 server with max_concurrency 1, 4 and 16, beside the same pipeline
 # to a local file (no network) and curl -T (SigV4, one PUT) of the same Parquet file.
-# Environment: BENCH_S3_ROWS (default 25000000 users rows, about 1 GiB of Parquet), BENCH_RUNS (3),
+# Environment: BENCH_S3_ROWS (default 25000000 users rows, 445 MiB of snappy Parquet), BENCH_RUNS (3),
 # BENCH_S3_PART (part_size, default 16MiB). Prints markdown rows; appends them to
 # bench/results/latest.md when it exists.
 set -euo pipefail
