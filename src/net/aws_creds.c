@@ -109,6 +109,14 @@ static nb_status credential_process(const char *cmd, struct nb_aws_creds *out, i
     return st;
 }
 
+/* The AWS CLI's file `name`: the path in environment variable `env`, else ~/.aws/<name>. */
+static void aws_file_path(const char *env, const char *name, char *out, size_t cap)
+{
+    const char *file = getenv(env), *home = getenv("HOME");
+    if (file && *file) snprintf(out, cap, "%s", file);
+    else snprintf(out, cap, "%s/.aws/%s", home ? home : "", name);
+}
+
 /* false: no such file/profile or incomplete profile. */
 static bool from_file(const char *path, const char *profile, struct nb_aws_creds *out, bool *found_file,
                       struct nb_error *err, nb_status *st)
@@ -333,13 +341,7 @@ static nb_status resolve(const char *access_key_id, const char *secret_access_ke
     if (!profile || !*profile) profile = getenv("AWS_PROFILE");
     if (!profile || !*profile) profile = "default";
     char path[1024];
-    const char *file = getenv("AWS_SHARED_CREDENTIALS_FILE");
-    if (file && *file) {
-        snprintf(path, sizeof path, "%s", file);
-    } else {
-        const char *home = getenv("HOME");
-        snprintf(path, sizeof path, "%s/.aws/credentials", home ? home : "");
-    }
+    aws_file_path("AWS_SHARED_CREDENTIALS_FILE", "credentials", path, sizeof path);
     bool found = false;
     nb_status st = NB_OK;
     if (from_file(path, profile, out, &found, err, &st)) {
@@ -347,13 +349,7 @@ static nb_status resolve(const char *access_key_id, const char *secret_access_ke
         return st;
     }
     char cfg[1024], cmd[2048];
-    const char *cf = getenv("AWS_CONFIG_FILE");
-    if (cf && *cf) {
-        snprintf(cfg, sizeof cfg, "%s", cf);
-    } else {
-        const char *home = getenv("HOME");
-        snprintf(cfg, sizeof cfg, "%s/.aws/config", home ? home : "");
-    }
+    aws_file_path("AWS_CONFIG_FILE", "config", cfg, sizeof cfg);
     if (ini_get(cfg, profile, "credential_process", cmd, sizeof cmd) && *cmd) {
         snprintf(source, source_cap, "credential_process of %s [%s]", cfg, profile);
         st = credential_process(cmd, out, expires, err);
