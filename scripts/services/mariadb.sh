@@ -24,9 +24,12 @@ start() {
   local dir port pid sid
   dir=$(mktemp -d /tmp/nb-mariadb.XXXXXX)
   chmod 755 "$dir"
-  mkdir -p "$dir/data" "$dir/binlog"
+  mkdir -p "$dir/data" "$dir/binlog" "$dir/tmp"
   chown -R mysql:mysql "$dir" 2>/dev/null || true
-  mariadb-install-db --no-defaults --user=mysql --datadir="$dir/data" \
+  # Each server its own tmpdir: internal temporary tables (information_schema queries, the install's
+  # bootstrap) are named by thread and counter, and two servers sharing /tmp collided on them
+  # ("Could not remove temporary table", a server lost mid-query) when test jobs ran at once.
+  mariadb-install-db --no-defaults --user=mysql --datadir="$dir/data" --tmpdir="$dir/tmp" \
     --auth-root-authentication-method=normal --skip-test-db --skip-name-resolve >"$dir/install.log" 2>&1 \
     || { cat "$dir/install.log" >&2; exit 1; }
   # Several test jobs pick free ports at once: a port taken between the probe and the bind is
@@ -35,7 +38,7 @@ start() {
   for attempt in 1 2 3; do
     port=$(free_port)
     sid=$(( (port % 1000) + 1 ))
-    mariadbd --no-defaults --user=mysql --datadir="$dir/data" --bind-address=127.0.0.1 --port="$port" \
+    mariadbd --no-defaults --user=mysql --datadir="$dir/data" --tmpdir="$dir/tmp" --bind-address=127.0.0.1 --port="$port" \
       --socket="$dir/sock" --pid-file="$dir/pid" --server-id="$sid" --log-bin="$dir/binlog/bin" \
       --binlog-format=ROW --binlog-row-image=FULL --binlog-row-metadata=FULL --log-slave-updates \
       --gtid-strict-mode=ON --skip-name-resolve --innodb-buffer-pool-size=64M --innodb-log-file-size=16M \
