@@ -16,7 +16,9 @@ source: { type: postgres, url: "$URL", tables: [public.big, public.heap], chunk_
 destination: { type: postgres, url: "$URL", schema: dst }
 state: { path: snap.state.json }
 EOF
-"$NEBULA" run -c snap.yaml --batch-size 2000 --flush-interval 100ms >run1.out 2>run1.err & k=$!
+# --storage row commits (and checkpoints) every 2000-row batch, so a kill between the destination's
+# commit and the state write repeats at most one batch however fast the machine is.
+"$NEBULA" run -c snap.yaml --batch-size 2000 --storage row >run1.out 2>run1.err & k=$!
 BG_PIDS+=($k)
 for _ in $(seq 1 200); do
   n=$(val -c "SELECT count(*) FROM dst.big" 2>/dev/null || echo 0)
