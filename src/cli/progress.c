@@ -28,7 +28,7 @@ void nb_cli_progress_update(void *user, const struct nb_run_stats *s)
 {
     struct nb_cli_progress *p = user;
     if (!p->enabled || (s->seconds < 0.2 && !p->forced)) return;
-    char rows[32], rate[32], bytes[32], eta[48] = "";
+    char rows[32], rate[32], bytes[32], eta[48] = "", wait[48] = "";
     human_count(s->rows_out, rows, sizeof rows);
     human_count(s->seconds > 0 ? (uint64_t)((double)s->rows_out / s->seconds) : 0, rate, sizeof rate);
     nb_format_bytes(s->source_done ? s->source_done : s->bytes_in, bytes, sizeof bytes);
@@ -39,7 +39,10 @@ void nb_cli_progress_update(void *user, const struct nb_run_stats *s)
     } else if (s->lag_seconds >= 0) {
         snprintf(eta, sizeof eta, "  lag %.1fs", s->lag_seconds);
     }
-    fprintf(stderr, "\r\033[K%s rows  %s  %s rows/s%s", rows, bytes, rate, eta);
+    /* A destination call that takes long (an upload retrying, a slow commit) says so, so a
+     * stalled line is not mistaken for a hung run. */
+    if (s->dest_wait_seconds >= 2.0) snprintf(wait, sizeof wait, "  waiting on the destination %.0fs", s->dest_wait_seconds);
+    fprintf(stderr, "\r\033[K%s rows  %s  %s rows/s%s%s", rows, bytes, rate, eta, wait);
     fflush(stderr);
     p->printed = true;
 }

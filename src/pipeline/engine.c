@@ -76,7 +76,11 @@ struct engine {
     struct stream_track *streams;      /* committer's view and reader's seq (both under mu for seq) */
     size_t n_streams, cap_streams;
 
-    struct nb_run_stats stats;
+    struct nb_run_stats stats;         /* the committer's own (no lock) */
+    struct nb_run_stats shown;         /* a copy the committer publishes under mu for the reporter */
+    bool reporter_stop;
+    pthread_cond_t cv_report;
+    _Atomic uint64_t dest_since_ms;    /* when the committer entered a destination call, 0 = not in one */
     uint64_t src_done, src_total;      /* reader-updated progress */
     double src_lag;                    /* reader-updated CDC lag, < 0 unknown */
     uint64_t started_ms;
@@ -344,6 +348,10 @@ static void post_ack(struct engine *e, const char *stream, const char *position)
     pthread_mutex_unlock(&e->mu);
 }
 
+/* The reporter shows how long the destination has been in its current call. */
+static void dest_enter(struct engine *e) { atomic_store(&e->dest_since_ms, nb_mono_ms()); }
+static void dest_leave(struct engine *e) { atomic_store(&e->dest_since_ms, 0); }
+
 /* Destination commit -> state saved -> ack. `finished`: the stream is complete. */
 static nb_status checkpoint_stream(struct engine *e, struct stream_track *t, bool finished, struct nb_error *err)
 {
@@ -351,14 +359,12 @@ static nb_status checkpoint_stream(struct engine *e, struct stream_track *t, boo
     struct nb_buf dstate;
     nb_buf_init(&dstate);
     nb_status rc = NB_OK;
-    if (finished) {
-        rc = dops->end_stream(e->dst, t->name, err);
-    } else {
-        rc = dops->commit(e->dst, t->name, &dstate, err);
-        if (rc == NB_AGAIN) {   /* durable only when finished (e.g. Parquet): nothing to save yet */
-            nb_buf_cleanup(&dstate);
-            return NB_OK;
-        }
+    dest_enter(e);
+    rc = finished ? dops->end_stream(e->dst, t->name, err) : dops->commit(e->dst, t->name, &dstate, err);
+    dest_leave(e);
+    if (!finished && rc == NB_AGAIN) {   /* durable only when finished (e.g. Parquet): nothing to save yet */
+        nb_buf_cleanup(&dstate);
+        return NB_OK;
     }
     if (rc == NB_OK) rc = nb_bad_records_flush(&e->bad, err);
     if (rc != NB_OK) { nb_buf_cleanup(&dstate); return rc; }
@@ -418,17 +424,31 @@ static nb_status checkpoint_all(struct engine *e, struct nb_error *err)
     return NB_OK;
 }
 
-static void report_progress(struct engine *e)
+/* The progress line is drawn by a thread of its own, from the copy the committer publishes after
+ * each batch, so it keeps moving (elapsed time, "waiting on the destination") while a destination
+ * call stalls on a slow upload or a retry back-off. */
+static void *reporter_main(void *arg)
 {
-    if (!e->req->progress) return;
+    struct engine *e = arg;
+    uint64_t interval = e->req->progress_interval_ms ? e->req->progress_interval_ms : 250;
     pthread_mutex_lock(&e->mu);
-    e->stats.source_done = e->src_done;
-    e->stats.source_total = e->src_total;
-    e->stats.lag_seconds = e->src_lag;
+    for (bool last = false; !last;) {   /* the last drawing shows the final figures */
+        if (!e->reporter_stop) timed_wait(&e->cv_report, &e->mu, interval);
+        last = e->reporter_stop;
+        struct nb_run_stats s = e->shown;
+        s.source_done = e->src_done;
+        s.source_total = e->src_total;
+        s.lag_seconds = e->src_lag;
+        pthread_mutex_unlock(&e->mu);
+        uint64_t now = nb_mono_ms(), since = atomic_load(&e->dest_since_ms);
+        s.dest_wait_seconds = since && now > since ? (double)(now - since) / 1000.0 : 0;
+        s.bad_records = nb_bad_records_count(&e->bad);
+        s.seconds = (double)(now - e->started_ms) / 1000.0;
+        e->req->progress(e->req->progress_user, &s);
+        pthread_mutex_lock(&e->mu);
+    }
     pthread_mutex_unlock(&e->mu);
-    e->stats.bad_records = nb_bad_records_count(&e->bad);
-    e->stats.seconds = (double)(nb_mono_ms() - e->started_ms) / 1000.0;
-    e->req->progress(e->req->progress_user, &e->stats);
+    return NULL;
 }
 
 /* Returns NB_OK when everything was committed, else the first error; dest_failed tells whether
@@ -436,8 +456,7 @@ static void report_progress(struct engine *e)
 static nb_status commit_loop(struct engine *e, bool *dest_failed, struct nb_error *err)
 {
     const struct nb_destination_ops *dops = e->dst_conn->destination;
-    uint64_t last_checkpoint = nb_mono_ms(), last_progress = 0;
-    uint64_t interval = e->req->progress_interval_ms ? e->req->progress_interval_ms : 250;
+    uint64_t last_checkpoint = nb_mono_ms();
     for (;;) {
         uint64_t now = nb_mono_ms();
         if (e->opt->timeout_ms && now - e->started_ms >= e->opt->timeout_ms && !e->stats.timed_out) {
@@ -461,10 +480,6 @@ static nb_status commit_loop(struct engine *e, bool *dest_failed, struct nb_erro
                                     e->opt->state_path ? "; progress is saved, run again to continue" : "");
             return nb_error_set(err, NB_ERR_CANCELLED, "stopped by a signal%s",
                                 e->opt->state_path ? "; progress is saved, run again to continue" : "; nothing was kept");
-        }
-        if (now - last_progress >= interval) {
-            report_progress(e);
-            last_progress = now;
         }
         if (now - last_checkpoint >= e->opt->flush_interval_ms) {
             nb_status rc = checkpoint_all(e, err);
@@ -516,7 +531,9 @@ static nb_status commit_loop(struct engine *e, bool *dest_failed, struct nb_erro
         nb_metric_add(t->m_rows_in, b->n_rows + b->bad_records);
         nb_metric_add(t->m_batches, 1);
         if (!t->skip && b->schema) {
+            dest_enter(e);
             rc = dops->write(e->dst, b, s->has_encoded ? &s->encoded : NULL, err);
+            dest_leave(e);
             if (rc != NB_OK) { *dest_failed = true; return rc; }
             e->stats.rows_out += b->n_rows;
             nb_metric_add(t->m_rows_out, b->n_rows);
@@ -551,6 +568,7 @@ static nb_status commit_loop(struct engine *e, bool *dest_failed, struct nb_erro
         s->batch = NULL;
         s->ready = s->taken = s->has_encoded = false;
         e->next_commit++;
+        e->shown = e->stats;
         pthread_cond_broadcast(&e->cv_space);
         pthread_mutex_unlock(&e->mu);
         nb_batch_destroy(b);
@@ -605,9 +623,10 @@ nb_status nb_pipeline_run(const struct nb_run_request *req, struct nb_run_stats 
     pthread_cond_init(&e->cv_space, NULL);
     pthread_cond_init(&e->cv_ready, NULL);
     pthread_cond_init(&e->cv_ack, NULL);
-    pthread_t reader, *workers = NULL;
+    pthread_cond_init(&e->cv_report, NULL);
+    pthread_t reader, reporter, *workers = NULL;
     unsigned n_workers = 0;
-    bool reader_started = false, dest_failed = false, success = false;
+    bool reporter_started = false, reader_started = false, dest_failed = false, success = false;
     const struct nb_cfg *src_cfg, *dst_cfg;
     nb_status rc = find_connector(req->root, "source", &e->src_conn, &src_cfg, err);
     if (req->source_ops) { e->src_conn = req->source_ops; rc = NB_OK; }
@@ -637,6 +656,7 @@ nb_status nb_pipeline_run(const struct nb_run_request *req, struct nb_run_stats 
     for (; n_workers < e->opt->workers; n_workers++)
         if (pthread_create(&workers[n_workers], NULL, worker_main, e) != 0) break;
     if (n_workers == 0) { rc = nb_error_set(err, NB_ERR_INTERNAL, "cannot start worker threads"); goto out; }
+    if (req->progress) reporter_started = pthread_create(&reporter, NULL, reporter_main, e) == 0;
 
     rc = commit_loop(e, &dest_failed, err);
     success = rc == NB_OK;
@@ -667,7 +687,18 @@ out:
     free(workers);
     (void)dest_failed;
     bool keep_partial = e->opt->state_path != NULL;
-    if (e->dst) e->dst_conn->destination->close(e->dst, success, keep_partial);
+    if (e->dst) {
+        dest_enter(e);   /* the last upload or footer: the progress line keeps moving through it */
+        e->dst_conn->destination->close(e->dst, success, keep_partial);
+        dest_leave(e);
+    }
+    if (reporter_started) {
+        pthread_mutex_lock(&e->mu);
+        e->reporter_stop = true;
+        pthread_cond_broadcast(&e->cv_report);
+        pthread_mutex_unlock(&e->mu);
+        pthread_join(reporter, NULL);
+    }
     if (reader_stuck) {
         /* The reader may still wake up and touch the engine: leave all of it allocated. */
         e->stats.seconds = (double)(nb_mono_ms() - e->started_ms) / 1000.0;
@@ -702,6 +733,7 @@ out:
     pthread_cond_destroy(&e->cv_space);
     pthread_cond_destroy(&e->cv_ready);
     pthread_cond_destroy(&e->cv_ack);
+    pthread_cond_destroy(&e->cv_report);
     free(e);
     return rc;
 }

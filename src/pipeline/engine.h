@@ -22,6 +22,7 @@ struct nb_run_stats {
     uint64_t source_done, source_total;   /* source progress (bytes), total 0 = unknown */
     uint64_t streams_skipped;  /* streams a previous run already finished */
     double lag_seconds;        /* CDC sources: how far behind the server's newest change; < 0 unknown */
+    double dest_wait_seconds;  /* progress only: time in the destination's current call (0: none) */
     double seconds;
     bool timed_out;
 };

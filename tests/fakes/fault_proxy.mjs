@@ -8,6 +8,7 @@
 //   503ra  answer 503 SlowDown with Retry-After: 1
 //   drop   read part of the body, then destroy the connection (a dropped connection mid-part)
 //   slow   wait 1.5 s, then forward
+//   stall  wait 3 s, then forward (longer than the progress line's "waiting on the destination" mark)
 //   always500  answer 500 to every matching request from now on (a dead endpoint)
 // LOG_FILE gets one line per request: "<fault|ok> <status> METHOD url" (the tests count them).
 import http from 'node:http';
@@ -59,6 +60,7 @@ const server = http.createServer((req, res) => {
     if (fault === '500' || fault === 'always500') { log(`${fault} 500 ${what}`); return s3error(res, 500, 'InternalError'); }
     if (fault === '503ra') { log(`503ra 503 ${what}`); return s3error(res, 503, 'SlowDown', { 'Retry-After': '1' }); }
     if (fault === 'slow') { setTimeout(() => forward(req, res, body, 'slow'), 1500); return; }
+    if (fault === 'stall') { setTimeout(() => forward(req, res, body, 'stall'), 3000); return; }
     forward(req, res, body, 'ok');
   });
 });

@@ -63,4 +63,13 @@ grep -q "DELETE .*uploadId=" "$T/proxy.log" && pass || fail "multipart upload no
 expect_no_file "$(s3_object nebula d/big.csv)"
 stop_proxy
 
+# 4. A stalled upload: the progress line keeps moving and says what it waits for.
+printf 'stall ^PUT \n' > plan4
+start_proxy plan4
+S3_EP="http://127.0.0.1:$PROXY_PORT" s3_pipeline f4.yaml small.csv "s/{stream}.csv"
+nb run -c f4.yaml --progress always; expect_rc 0 "upload after a 3 s stall"
+grep -Eq 'waiting on the destination [23]s' "$T/err" && pass || fail "no 'waiting on the destination' in the progress line"
+expect_file_eq "$(s3_object nebula s/small.csv)" local/small.csv
+stop_proxy
+
 finish
