@@ -46,6 +46,8 @@ struct pg_dest {
     size_t nstreams;
     bool in_txn;
     struct nb_buf sql, copy;
+    struct dstream *copy_ds;          /* the stream whose COPY is open (append, overwrite) */
+    struct nb_schema *copy_schema;    /* the columns that COPY names */
 };
 
 static struct dstream *find_stream(struct pg_dest *d, const char *name)
@@ -402,8 +404,8 @@ static void encode_rows(struct nb_buf *o, const struct nb_batch *b, size_t from,
     }
 }
 
-static nb_status copy_in(struct pg_dest *d, const char *table, const struct nb_batch *b, size_t from, size_t to, bool ord,
-                         bool temp, struct nb_error *err)
+static nb_status copy_start(struct pg_dest *d, const char *table, const struct nb_schema *schema, bool ord, bool temp,
+                           struct nb_error *err)
 {
     struct nb_buf *q = &d->sql;
     nb_buf_reset(q);
@@ -411,9 +413,9 @@ static nb_status copy_in(struct pg_dest *d, const char *table, const struct nb_b
     if (temp) pg_quote_ident(q, table);
     else pg_quote_qualified(q, d->schema_name, table);
     nb_buf_puts(q, " (");
-    for (size_t c = 0; c < b->schema->n_fields; c++) {
+    for (size_t c = 0; c < schema->n_fields; c++) {
         if (c) nb_buf_puts(q, ", ");
-        pg_quote_ident(q, b->schema->fields[c].name);
+        pg_quote_ident(q, schema->fields[c].name);
     }
     if (ord) nb_buf_puts(q, ", _nb_ord");
     nb_buf_puts(q, ") FROM STDIN");
@@ -424,29 +426,72 @@ static nb_status copy_in(struct pg_dest *d, const char *table, const struct nb_b
         return st;
     }
     PQclear(r);
+    return NB_OK;
+}
+
+/* Rows [from, to) as COPY text, 4096 rows per message (or the worker-encoded text as it is). */
+static nb_status copy_send(struct pg_dest *d, const struct nb_batch *b, const struct nb_buf *encoded, size_t from, size_t to,
+                           bool ord, struct nb_error *err)
+{
+    if (encoded) {
+        if (encoded->len && PQputCopyData(d->conn, encoded->data, (int)encoded->len) != 1)
+            return pg_result_error(d->conn, NULL, "sending COPY data", err);
+        return NB_OK;
+    }
     struct nb_buf *o = &d->copy;
     const size_t step = 4096;
     for (size_t at = from; at < to; at += step) {
         nb_buf_reset(o);
         encode_rows(o, b, at, at + step < to ? at + step : to, ord);
-        if (o->oom) {
-            PQputCopyEnd(d->conn, "out of memory");
-            while ((r = PQgetResult(d->conn))) PQclear(r);
-            return nb_error_set(err, NB_ERR_NOMEM, "postgres: out of memory encoding COPY data");
-        }
+        if (o->oom) return nb_error_set(err, NB_ERR_NOMEM, "postgres: out of memory encoding COPY data");
         if (PQputCopyData(d->conn, o->data, (int)o->len) != 1) return pg_result_error(d->conn, NULL, "sending COPY data", err);
     }
-    if (PQputCopyEnd(d->conn, NULL) != 1) return pg_result_error(d->conn, NULL, "ending COPY", err);
+    return NB_OK;
+}
+
+/* End the COPY in progress: the server's verdict on every row sent since copy_start. abort_why:
+ * abandon it instead (the transaction is rolled back after). */
+static nb_status copy_end(struct pg_dest *d, const char *table, const char *stream, const char *abort_why, struct nb_error *err)
+{
+    if (PQputCopyEnd(d->conn, abort_why) != 1) return pg_result_error(d->conn, NULL, "ending COPY", err);
     nb_status st = NB_OK;
+    PGresult *r;
     while ((r = PQgetResult(d->conn))) {
-        if (PQresultStatus(r) != PGRES_COMMAND_OK && st == NB_OK) {
+        if (PQresultStatus(r) != PGRES_COMMAND_OK && st == NB_OK && !abort_why) {
             char what[300];
-            snprintf(what, sizeof what, "COPY into %s.%s (stream %s)", d->schema_name, table, b->stream);
+            snprintf(what, sizeof what, "COPY into %s.%s (stream %s)", d->schema_name, table, stream);
             st = pg_result_error(d->conn, r, what, err);
         }
         PQclear(r);
     }
     return st;
+}
+
+static nb_status copy_in(struct pg_dest *d, const char *table, const struct nb_batch *b, size_t from, size_t to, bool ord,
+                         bool temp, struct nb_error *err)
+{
+    nb_status st = copy_start(d, table, b->schema, ord, temp, err);
+    if (st != NB_OK) return st;
+    st = copy_send(d, b, NULL, from, to, ord, err);
+    if (st != NB_OK) {
+        copy_end(d, table, b->stream, "nebula stopped sending", NULL);
+        return st;
+    }
+    return copy_end(d, table, b->stream, NULL, err);
+}
+
+/* Append and overwrite keep one COPY open from a stream's first batch to its checkpoint: the server
+ * stores rows while the next batch is read and encoded, instead of the two taking turns (a COPY per
+ * batch waited for the server to finish each one). Rows are checked when the COPY ends, at the
+ * checkpoint; an error there names the stream and the COPY line. */
+static nb_status open_copy_end(struct pg_dest *d, const char *abort_why, struct nb_error *err)
+{
+    struct dstream *ds = d->copy_ds;
+    if (!ds) return NB_OK;
+    d->copy_ds = NULL;
+    nb_schema_release(d->copy_schema);
+    d->copy_schema = NULL;
+    return copy_end(d, ds->target, ds->stream, abort_why, err);
 }
 
 static void pk_list(struct nb_buf *q, const struct dstream *ds, const char *prefix)
@@ -565,15 +610,27 @@ static nb_status merge_segment(struct pg_dest *d, struct dstream *ds, const stru
 static nb_status dest_write(void *self, const struct nb_batch *b, const struct nb_buf *encoded, struct nb_error *err)
 {
     struct pg_dest *d = self;
-    (void)encoded;
     struct dstream *ds = NULL;
-    nb_status st = begin(d, err);
+    nb_status st;
+    /* Another stream, or new columns (the table is altered first): the open COPY ends here. */
+    if (d->copy_ds && (strcmp(d->copy_ds->stream, b->stream) ||
+                       (d->copy_schema != b->schema && !nb_schema_equal(d->copy_schema, b->schema)))) {
+        st = open_copy_end(d, NULL, err);
+        if (st != NB_OK) return st;
+    }
+    st = begin(d, err);
     if (st != NB_OK) return st;
     st = open_stream(d, b, &ds, err);
     if (st != NB_OK) return st;
     if (b->n_rows == 0) return NB_OK;
     if (d->mode != D_MERGE) {
-        st = copy_in(d, ds->target, b, 0, b->n_rows, false, false, err);
+        if (!d->copy_ds) {
+            st = copy_start(d, ds->target, b->schema, false, false, err);
+            if (st != NB_OK) return st;
+            d->copy_ds = ds;
+            d->copy_schema = nb_schema_retain((struct nb_schema *)b->schema);
+        }
+        st = copy_send(d, b, encoded, 0, b->n_rows, false, err);
         if (st == NB_OK) ds->rows += b->n_rows;
         return st;
     }
@@ -655,12 +712,23 @@ out:
     return st;
 }
 
+/* On a worker: the batch as COPY text, so the committer only sends it (append and overwrite). */
+static nb_status dest_encode(void *self, const struct nb_batch *b, struct nb_buf *out, struct nb_error *err)
+{
+    struct pg_dest *d = self;
+    if (d->mode == D_MERGE) return NB_OK;   /* staged per segment by write */
+    encode_rows(out, b, 0, b->n_rows, false);
+    return nb_buf_status(out, err);
+}
+
 static nb_status dest_commit(void *self, const char *stream, struct nb_buf *dest_state, struct nb_error *err)
 {
     struct pg_dest *d = self;
+    nb_status st = open_copy_end(d, NULL, err);
+    if (st != NB_OK) return st;
     if (d->in_txn) {
         d->in_txn = false;
-        nb_status st = pg_exec(d->conn, "COMMIT", "committing", err);
+        st = pg_exec(d->conn, "COMMIT", "committing", err);
         if (st != NB_OK) return st;
     }
     struct dstream *ds = find_stream(d, stream);
@@ -674,7 +742,8 @@ static nb_status dest_end_stream(void *self, const char *stream, struct nb_error
 {
     struct pg_dest *d = self;
     struct dstream *ds = find_stream(d, stream);
-    nb_status st = NB_OK;
+    nb_status st = open_copy_end(d, NULL, err);
+    if (st != NB_OK) return st;
     if (d->in_txn) {   /* the engine calls end_stream instead of commit for a stream's last batch */
         d->in_txn = false;
         st = pg_exec(d->conn, "COMMIT", "committing", err);
@@ -701,6 +770,7 @@ static void dest_close(void *self, bool success, bool keep_partial)
 {
     struct pg_dest *d = self;
     if (!d) return;
+    if (d->conn && d->copy_ds) open_copy_end(d, "nebula stopped before a checkpoint", NULL);
     if (d->conn && d->in_txn) pg_exec(d->conn, "ROLLBACK", "rolling back", NULL);
     for (size_t i = 0; i < d->nstreams; i++) {
         struct dstream *ds = &d->streams[i];
@@ -731,6 +801,7 @@ const struct nb_destination_ops pg_destination_ops = {
     .typed = false,   /* PostgreSQL checks every value itself and names the row and column */
     .open = dest_open,
     .check = dest_check,
+    .encode = dest_encode,
     .write = dest_write,
     .commit = dest_commit,
     .end_stream = dest_end_stream,
