@@ -40,6 +40,7 @@ EOF
 nb discover -c fr.yaml
 expect_rc 0 discover
 expect_out_contains '"name":"t1.big"'
+expect_out_contains '"namespace":"t1","table":"big"'
 expect_out_contains '"primary_key":["id"]'
 expect_out_contains '{"name":"n","type":"decimal(20,0)","nullable":true}'
 

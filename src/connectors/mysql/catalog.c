@@ -197,7 +197,7 @@ nb_status my_discover(void *self, struct nb_buf *json, struct nb_error *err)
         if (i) nb_buf_putc(json, ',');
         nb_buf_puts(json, "{\"name\":");
         nb_buf_json_string(json, t->stream, strlen(t->stream));
-        nb_buf_puts(json, ",\"database\":");
+        nb_buf_puts(json, ",\"namespace\":");   /* the database; PostgreSQL says the schema here */
         nb_buf_json_string(json, t->db, strlen(t->db));
         nb_buf_puts(json, ",\"table\":");
         nb_buf_json_string(json, t->name, strlen(t->name));
