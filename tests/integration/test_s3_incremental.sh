@@ -65,10 +65,21 @@ nb run -c i.yaml --state st.json; expect_rc 0 "incremental run 3"
 expect_err_contains "0 new or changed objects, 3 already loaded"
 expect_eq "$(ls res | wc -l)" "2" "no output for an empty increment"
 
+# Run 4: b is deleted (as by a lifecycle rule) and d arrives: d is read, b leaves the saved set.
+rm -f "$NB_S3_DIR/data/nebula/inc/b.csv._S3rver_"*
+rows 701 720 d.csv; upload d.csv inc/d.csv
+sleep 1.1
+nb run -c i.yaml --state st.json; expect_rc 0 "incremental run 4"
+expect_err_contains "1 new or changed objects, 2 already loaded"
+expect_err_contains "1 loaded object is no longer listed, forgotten"
+expect_eq "$(summary_field "rows out")" "20" "rows of run 4"
+grep -q 'inc/b.csv' st.json && fail "the deleted object is still in the state: $(cat st.json)" || pass
+for k in a c d; do grep -q "\"s3://nebula/inc/$k.csv\":\"" st.json && pass || fail "state lacks inc/$k.csv: $(cat st.json)"; done
+
 # full_refresh (the default) with a finished state stays a no-op rerun, as for local files.
 src_yaml f.yaml "inc/*.csv" "full/{stream}.csv" "stream: users"
 nb run -c f.yaml --state fst.json; expect_rc 0 "full refresh"
-cat a2.csv <(body b.csv) <(body c.csv) > want_full.csv
+cat a2.csv <(body c.csv) <(body d.csv) > want_full.csv
 expect_file_eq full/users.csv want_full.csv
 nb run -c f.yaml --state fst.json; expect_rc 0 "full refresh rerun"
 expect_file_eq full/users.csv want_full.csv

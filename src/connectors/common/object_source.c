@@ -45,27 +45,42 @@ struct nb_object_track {  /* one per stream this run */
     bool dirty;
 };
 
+/* The first index whose name is >= name (entries are kept sorted by name). */
+static size_t lower_bound(const struct entry *e, size_t n, const char *name)
+{
+    size_t lo = 0, hi = n;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (strcmp(e[mid].name, name) < 0) lo = mid + 1;
+        else hi = mid;
+    }
+    return lo;
+}
+
+/* Insert or update (name, version) in the sorted set: a binary search, not a scan, because a
+ * long-lived incremental source remembers many thousands of objects. version NULL: a name only. */
 static bool put(struct entry **e, size_t *n, size_t *cap, const char *name, const char *version)
 {
-    for (size_t i = 0; i < *n; i++) {
-        if (strcmp((*e)[i].name, name) == 0) {
-            char *v = strdup(version);
-            if (!v) return false;
-            free((*e)[i].version);
-            (*e)[i].version = v;
-            return true;
-        }
+    size_t at = lower_bound(*e, *n, name);
+    char *v = NULL;
+    if (version && !(v = strdup(version))) return false;
+    if (at < *n && strcmp((*e)[at].name, name) == 0) {
+        free((*e)[at].version);
+        (*e)[at].version = v;
+        return true;
     }
     if (*n == *cap) {
         size_t nc = *cap ? *cap * 2 : 16;
         struct entry *ne = realloc(*e, nc * sizeof *ne);
-        if (!ne) return false;
+        if (!ne) { free(v); return false; }
         *e = ne;
         *cap = nc;
     }
-    char *nm = strdup(name), *v = strdup(version);
-    if (!nm || !v) { free(nm); free(v); return false; }
-    (*e)[(*n)++] = (struct entry){nm, v};
+    char *nm = strdup(name);
+    if (!nm) { free(v); return false; }
+    memmove(*e + at + 1, *e + at, (*n - at) * sizeof **e);
+    (*e)[at] = (struct entry){nm, v};
+    (*n)++;
     return true;
 }
 
@@ -75,16 +90,16 @@ static void entries_free(struct entry *e, size_t n)
     free(e);
 }
 
-static int cmp_entry(const void *a, const void *b)
+static const struct entry *find(const struct nb_object_seen *s, const char *name)
 {
-    return strcmp(((const struct entry *)a)->name, ((const struct entry *)b)->name);
+    if (!s || !s->n) return NULL;
+    size_t at = lower_bound(s->e, s->n, name);
+    return at < s->n && strcmp(s->e[at].name, name) == 0 ? &s->e[at] : NULL;
 }
 
 static const char *seen_version(const struct nb_object_seen *s, const char *name)
 {
-    if (!s || !s->n) return NULL;
-    struct entry key = {(char *)name, NULL};
-    const struct entry *f = bsearch(&key, s->e, s->n, sizeof *s->e, cmp_entry);
+    const struct entry *f = find(s, name);
     return f ? f->version : NULL;
 }
 
@@ -114,7 +129,6 @@ static nb_status load_seen(struct nb_object_source *o, struct nb_error *err)
         }
         nb_arena_cleanup(&a);
     }
-    if (o->seen->n > 1) qsort(o->seen->e, o->seen->n, sizeof *o->seen->e, cmp_entry);
     return NB_OK;
 }
 
@@ -152,6 +166,17 @@ static nb_status incr_list(void *ctx, const char *pattern, char ***names, uint64
     size_t n = 0;
     nb_status st = o->store.list(o->store.ctx, pattern, &nv, &sv, &n, err);
     if (st != NB_OK) return st;
+    /* The names listed now: loaded objects that are gone (deleted, expired by a lifecycle rule)
+     * are dropped from the saved set, so it stays as large as the prefix, not as its history. */
+    if (!o->listed && !(o->listed = calloc(1, sizeof *o->listed))) st = nb_error_set(err, NB_ERR_NOMEM, "out of memory");
+    for (size_t i = 0; st == NB_OK && i < n; i++)
+        if (!put(&o->listed->e, &o->listed->n, &o->listed->cap, nv[i], NULL)) st = nb_error_set(err, NB_ERR_NOMEM, "out of memory");
+    if (st != NB_OK) {
+        for (size_t i = 0; i < n; i++) free(nv[i]);
+        free(nv);
+        free(sv);
+        return st;
+    }
     char ver[256], file[2048], fver[256];
     size_t keep = 0, skipped = 0;
     char *resume = NULL;
@@ -304,6 +329,9 @@ void nb_object_source_close(struct nb_object_source *o)
     if (o->seen) entries_free(o->seen->e, o->seen->n);
     free(o->seen);
     o->seen = NULL;
+    if (o->listed) entries_free(o->listed->e, o->listed->n);
+    free(o->listed);
+    o->listed = NULL;
     tracks_free(o->tracks);
     o->tracks = NULL;
     free(o->istate);
@@ -337,7 +365,7 @@ static struct nb_object_track *track_for(struct nb_object_source *o, const char 
     if (!t || !(t->stream = strdup(stream))) { free(t); return NULL; }
     nb_buf_init(&t->json);
     t->dirty = true;
-    /* What earlier runs of this stream loaded stays recorded (unless the object is gone). */
+    /* What earlier runs of this stream loaded stays recorded, unless the object is gone. */
     const struct nb_stream_state *ss = nb_context_state(o->ctx, stream);
     if (ss && ss->source_position) {
         struct nb_arena a;
@@ -345,10 +373,16 @@ static struct nb_object_track *track_for(struct nb_object_source *o, const char 
         struct nb_json *j = NULL;
         if (nb_json_parse(ss->source_position, strlen(ss->source_position), &a, &j, NULL) == NB_OK) {
             const struct nb_json *objs = nb_json_get(j, "objects");
+            size_t gone = 0;
             for (size_t k = 0; objs && objs->kind == NB_JSON_OBJECT && k < objs->u.object.count; k++) {
                 const struct nb_json_member *m = &objs->u.object.members[k];
-                if (m->value->kind == NB_JSON_STRING) put(&t->e, &t->n, &t->cap, m->key, m->value->u.string.ptr);
+                if (m->value->kind != NB_JSON_STRING) continue;
+                if (o->listed && !find(o->listed, m->key)) { gone++; continue; }
+                put(&t->e, &t->n, &t->cap, m->key, m->value->u.string.ptr);
             }
+            if (gone)
+                NB_INFO(o->store_name, "stream %s: %zu loaded object%s no longer listed, forgotten", stream, gone,
+                        gone == 1 ? " is" : "s are");
         }
         nb_arena_cleanup(&a);
     }

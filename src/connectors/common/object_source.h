@@ -29,6 +29,7 @@ struct nb_object_source {
     const char *store_name;
     bool incremental;
     struct nb_object_seen *seen;      /* objects loaded by earlier runs (all streams) */
+    struct nb_object_seen *listed;    /* incremental: the names this run's listing returned */
     struct nb_object_track *tracks;   /* per stream: objects loaded, current object */
     struct nb_stream_state *istate;   /* the state the inner source resumes from */
     size_t n_istate;
