@@ -142,7 +142,7 @@ static void run_close(struct run *r)
     nb_buf_cleanup(&r->rows);
 }
 
-static char *yaml(const char *fmt, ...)
+__attribute__((format(printf, 1, 2))) static char *yaml(const char *fmt, ...)
 {
     static char buf[2048];
     va_list ap;

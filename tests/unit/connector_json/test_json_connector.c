@@ -53,7 +53,7 @@ static char *get_file(const char *name)
 }
 
 /* A config section from YAML, validated against the spec (so defaults are filled in). */
-static struct nb_cfg *section(const struct nb_config_key *spec, const char *yaml_fmt, ...)
+__attribute__((format(printf, 2, 3))) static struct nb_cfg *section(const struct nb_config_key *spec, const char *yaml_fmt, ...)
 {
     char yaml[2048];
     va_list ap;

@@ -183,7 +183,7 @@ static void put_decimal(struct nb_buf *out, const unsigned char *p, size_t n, un
     nb_buf_json_string(out, text, k);
 }
 
-static void msgf(char *msg, size_t cap, const char *fmt, ...)
+__attribute__((format(printf, 3, 4))) static void msgf(char *msg, size_t cap, const char *fmt, ...)
 {
     va_list ap;
     va_start(ap, fmt);
