@@ -24,16 +24,24 @@ trap '"$ROOT/scripts/services/s3.sh" stop "$NB_S3_DIR"; rm -rf "$W"' EXIT
 PQ_BYTES=$(stat -c %s "$W/users.parquet")
 
 median() { printf '%s\n' "$@" | sort -g | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
-timeit() {   # timeit cmd... -> median wall seconds over RUNS
-  local t=()
+TCK=$(getconf CLK_TCK)
+# CPU seconds: of this shell's finished children (utime+stime of waited children), and of the server.
+children_cpu() { awk -v t="$TCK" '{ printf "%.2f", ($16 + $17) / t }' "/proc/$1/stat"; }
+server_cpu() { awk -v t="$TCK" '{ printf "%.2f", ($14 + $15) / t }' "/proc/$NB_S3_PID/stat"; }
+timeit() {   # timeit cmd... -> "wall tool_cpu server_cpu": medians over RUNS
+  local t=() c=() sv=() me=$BASHPID
   for ((r = 0; r < RUNS; r++)); do
-    local s e
+    local s e c0 c1 s0 s1
+    c0=$(children_cpu "$me"); s0=$(server_cpu)
     s=$(date +%s.%N)
-    "$@" > "$W/out.txt" 2>&1 || { echo "FAILED: $* $(tail -3 "$W/out.txt")" >&2; echo 0; return; }
+    "$@" > "$W/out.txt" 2>&1 || { echo "FAILED: $* $(tail -3 "$W/out.txt")" >&2; echo "0 0 0"; return; }
     e=$(date +%s.%N)
+    c1=$(children_cpu "$me"); s1=$(server_cpu)
     t+=("$(awk -v a="$s" -v b="$e" 'BEGIN { printf "%.3f", b - a }')")
+    c+=("$(awk -v a="$c0" -v b="$c1" 'BEGIN { printf "%.2f", b - a }')")
+    sv+=("$(awk -v a="$s0" -v b="$s1" 'BEGIN { printf "%.2f", b - a }')")
   done
-  median "${t[@]}"
+  echo "$(median "${t[@]}") $(median "${c[@]}") $(median "${sv[@]}")"
 }
 n=0
 s3_run() {   # s3_run CONCURRENCY
@@ -62,13 +70,25 @@ curl_run() {
 }
 
 rows=()
-row() { rows+=("$(printf '| s3 upload (%s rows, %.0f MiB parquet) | %s | %s | %s |' "$ROWS" "$(awk -v b="$PQ_BYTES" 'BEGIN{print b/1048576}')" "$1" "$2" \
-  "$(awk -v b="$PQ_BYTES" -v w="$2" 'BEGIN { printf "%.1f", (w > 0 ? b / 1048576 / w : 0) }')")"); echo "${rows[-1]}"; }
-echo "| case | tool | wall s | MiB/s of parquet |"
-echo "|---|---|---:|---:|"
+# A row: wall, MiB/s, the tool's and the S3 server's CPU seconds, and the CPU floor on this
+# machine's cores ((tool + server CPU) / cores): a wall time near it means the upload overlaps the
+# encoding and the two processes are simply out of CPU, not waiting on each other.
+CORES=$(nproc)
+row() {   # row TOOL "wall tool_cpu server_cpu"
+  local w c sv
+  read -r w c sv <<<"$2"
+  rows+=("$(printf '| s3 upload (%s rows, %.0f MiB parquet) | %s | %s | %s | %s | %s | %s |' "$ROWS" \
+    "$(awk -v b="$PQ_BYTES" 'BEGIN{print b/1048576}')" "$1" "$w" \
+    "$(awk -v b="$PQ_BYTES" -v w="$w" 'BEGIN { printf "%.1f", (w > 0 ? b / 1048576 / w : 0) }')" "$c" "$sv" \
+    "$(awk -v a="$c" -v b="$sv" -v n="$CORES" 'BEGIN { printf "%.2f", (a + b) / n }')")")
+  echo "${rows[-1]}"
+}
+HEAD="| case | tool | wall s | MiB/s of parquet | tool CPU s | S3 server CPU s | CPU floor s |"
+SEP="|---|---|---:|---:|---:|---:|---:|"
+echo "$HEAD"; echo "$SEP"
 row "nebula csv -> local parquet (no network)" "$(timeit local_run)"
 for c in 1 4 16; do row "nebula csv -> s3 parquet, max_concurrency $c" "$(timeit s3_run "$c")"; done
 row "curl -T of the parquet file (one PUT)" "$(timeit curl_run)"
 if [ -z "${BENCH_S3_NO_APPEND:-}" ] && [ -f "$ROOT/bench/results/latest.md" ]; then
-  { echo; echo "| case | tool | wall s | MiB/s of parquet |"; echo "|---|---|---:|---:|"; printf '%s\n' "${rows[@]}"; } >> "$ROOT/bench/results/latest.md"
+  { echo; echo "$HEAD"; echo "$SEP"; printf '%s\n' "${rows[@]}"; } >> "$ROOT/bench/results/latest.md"
 fi
