@@ -4,6 +4,27 @@
 source "$(dirname "$0")/pg_lib.sh"
 pg_start
 URL="postgres://postgres@127.0.0.1:$PGPORT/postgres"
+# kill_mid_run PID TABLE MIN: once TABLE has MIN rows, hold a SHARE lock on it (readers pass, the
+# run's next COPY waits), so the kill -9 lands mid-snapshot however fast the machine is; then
+# release the lock.
+kill_mid_run() {
+  local pid=$1 table=$2 min=$3 n
+  for _ in $(seq 1 400); do
+    n=$(val -c "SELECT count(*) FROM $table" 2>/dev/null || echo 0)
+    [ "${n:-0}" -ge "$min" ] && break
+    sleep 0.025
+  done
+  psqlq -c "BEGIN" -c "LOCK TABLE $table IN SHARE MODE" -c "SELECT pg_sleep(60)" >/dev/null 2>&1 & local locker=$!
+  BG_PIDS+=($locker)
+  for _ in $(seq 1 400); do
+    [ "$(val -c "SELECT count(*) FROM pg_locks WHERE relation = '$table'::regclass AND mode = 'ShareLock' AND granted")" = 1 ] && break
+    sleep 0.025
+  done
+  sleep 0.2   # the run reaches its next COPY and waits there
+  kill -KILL "$pid" 2>/dev/null || true; wait "$pid" 2>/dev/null || true
+  kill "$locker" 2>/dev/null || true; wait "$locker" 2>/dev/null || true
+  val -c "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE query LIKE '%pg_sleep(60)%' AND pid <> pg_backend_pid()" >/dev/null
+}
 psqlq <<'SQL'
 CREATE TABLE big (id int PRIMARY KEY, v text);
 INSERT INTO big SELECT g, md5(g::text) FROM generate_series(1, 300000) g;
@@ -20,12 +41,7 @@ EOF
 # commit and the state write repeats at most one batch however fast the machine is.
 "$NEBULA" run -c snap.yaml --batch-size 2000 --storage row >run1.out 2>run1.err & k=$!
 BG_PIDS+=($k)
-for _ in $(seq 1 200); do
-  n=$(val -c "SELECT count(*) FROM dst.big" 2>/dev/null || echo 0)
-  [ "${n:-0}" -ge 40000 ] && break
-  sleep 0.05
-done
-kill -KILL $k; wait $k 2>/dev/null || true
+kill_mid_run $k dst.big 40000
 before=$(val -c "SELECT count(*) FROM dst.big")
 [ "$before" -gt 0 ] && [ "$before" -lt 300000 ] && pass || fail "the kill came mid-snapshot (had $before rows)"
 grep -q '"phase":"snapshot","key":\["[0-9]*"\]' snap.state.json && pass || fail "a chunk position was saved: $(cat snap.state.json)"
@@ -50,14 +66,12 @@ source: { type: postgres, url: "$URL", tables: [public.heap], chunk_rows: 5000 }
 destination: { type: postgres, url: "$URL", schema: dst }
 state: { path: heap.state.json }
 EOF
-"$NEBULA" run -c heap.yaml --batch-size 1000 --flush-interval 50ms >run2.out 2>run2.err & k=$!
+"$NEBULA" run -c heap.yaml --batch-size 1000 --storage row >run2.out 2>run2.err & k=$!
 BG_PIDS+=($k)
-for _ in $(seq 1 200); do
-  n=$(val -c "SELECT count(*) FROM dst.heap" 2>/dev/null || echo 0)
-  [ "${n:-0}" -ge 20000 ] && break
-  sleep 0.05
-done
-kill -KILL $k; wait $k 2>/dev/null || true
+kill_mid_run $k dst.heap 20000
+before=$(val -c "SELECT count(*) FROM dst.heap")
+[ "$before" -gt 0 ] && [ "$before" -lt 100000 ] && pass || fail "the kill came mid-snapshot of heap (had $before rows)"
+grep -q '"page":[1-9]' heap.state.json && pass || fail "a page position was saved: $(cat heap.state.json)"
 nb run -c heap.yaml --batch-size 1000
 expect_rc 0 "heap rerun"
 expect_eq "$(val -c 'SELECT count(DISTINCT a) FROM dst.heap')" "100000" "every row of heap after a kill"
