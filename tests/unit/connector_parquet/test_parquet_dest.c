@@ -83,8 +83,8 @@ static char *read_sql(const char *sql, const char *path)
 
 static void test_spec(void **state)
 {
-    assert_int_equal(nb_connector_parquet.kinds, NB_DESTINATION);
-    assert_null(nb_connector_parquet.source);
+    assert_int_equal(nb_connector_parquet.kinds, NB_SOURCE | NB_DESTINATION);   /* the source: parquet_source.c */
+    assert_non_null(nb_connector_parquet.source);
     assert_true(nb_connector_parquet.destination->typed);
     assert_non_null(nb_format_find("parquet"));
     assert_ptr_equal(nb_format_for_path("x/y.parquet"), &nb_format_parquet);
