@@ -13,9 +13,9 @@
 #include "core/log.h"
 
 const struct nb_config_key nb_object_source_keys[] = {
-    {"format", NB_KEY_ENUM, "csv", "csv|json", 0,
-     "object format: csv, or json (NDJSON or a top-level array, as the json source); Parquet objects cannot be "
-     "read (there is no Parquet reader)"},
+    {"format", NB_KEY_ENUM, "csv", "csv|json|parquet", 0,
+     "object format: csv, json (NDJSON or a top-level array, as the json source), or parquet (flat Parquet "
+     "files, as the parquet source: the footer first, then one ranged read per column chunk)"},
     {"mode", NB_KEY_ENUM, "full_refresh", "full_refresh|incremental", 0,
      "incremental: remember the objects loaded (key + ETag/generation) in the state and read only new or "
      "changed ones on later runs (a changed object is read again whole); needs --state and `stream`"},
@@ -245,7 +245,9 @@ static nb_status inner_config(struct nb_object_source *o, const struct nb_cfg *c
         if (k->kind == NB_CFG_SCALAR && k->key && k->value) ok = nb_cfg_set(m, k->key, k->value) != NULL;
     }
     static const char *pass[] = {"path", "stream", "compression"};
-    for (size_t i = 0; ok && i < sizeof pass / sizeof *pass; i++) {
+    /* Parquet compresses inside the file: there is no compression around it to pass on. */
+    size_t n_pass = strcmp(fmt, "parquet") == 0 ? 2 : sizeof pass / sizeof *pass;
+    for (size_t i = 0; ok && i < n_pass; i++) {
         const char *v = nb_cfg_string(cfg, pass[i], NULL);
         if (v) ok = nb_cfg_set(m, pass[i], v) != NULL;
     }
@@ -269,10 +271,11 @@ nb_status nb_object_source_open(struct nb_object_source *o, const struct nb_cont
     o->version = args->version;
     o->store_name = args->store;
     const char *fmt = nb_cfg_string(cfg, "format", "csv");
-    bool json = strcmp(fmt, "json") == 0;
-    o->ops = json ? args->json : args->csv;
+    bool json = strcmp(fmt, "json") == 0, parquet = strcmp(fmt, "parquet") == 0;
+    o->ops = json ? args->json : parquet ? args->parquet : args->csv;
+    if (!o->ops) return nb_error_set(err, NB_ERR_CONFIG, "%s source: format '%s' is not available", args->store, fmt);
     o->incremental = strcmp(nb_cfg_string(cfg, "mode", "full_refresh"), "incremental") == 0;
-    nb_status st = inner_config(o, cfg, json ? "json" : "csv", err);
+    nb_status st = inner_config(o, cfg, json ? "json" : parquet ? "parquet" : "csv", err);
     if (st == NB_OK && o->incremental) {
         const char *stream = nb_cfg_string(cfg, "stream", NULL);
         if ((!stream || !*stream) && !nb_cfg_bool(cfg, "stream_per_file", false))

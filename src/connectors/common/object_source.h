@@ -9,7 +9,7 @@
 #include "connectors/common/file_source.h"
 #include "connectors/connector.h"
 
-/* format (csv|json), mode (full_refresh|incremental), csv: and json: maps of the inner source's
+/* format (csv|json|parquet), mode (full_refresh|incremental), csv: and json: maps of the inner source's
  * options. Include with NB_KEY_INCLUDE. */
 extern const struct nb_config_key nb_object_source_keys[];
 
@@ -41,6 +41,7 @@ struct nb_object_source_args {
     const struct nb_file_access *files;       /* the store's */
     nb_object_version_fn version;             /* called with files->ctx */
     const char *store;                        /* "s3", "gcs": for messages */
+    const struct nb_source_ops *parquet;      /* format: parquet (NULL: not offered) */
 };
 
 /* Open the inner source over the store. On failure nothing is left open. */

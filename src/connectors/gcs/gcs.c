@@ -428,7 +428,7 @@ extern const struct nb_source_ops nb_gcs_source_ops;
 
 const struct nb_connector_ops nb_connector_gcs = {
     .name = "gcs",
-    .description = "Google Cloud Storage (parquet/avro/csv/json objects, resumable uploads with CRC32C, OAuth2; csv and json objects as a source, incremental)",
+    .description = "Google Cloud Storage (parquet/avro/csv/json objects, resumable uploads with CRC32C, OAuth2; csv, json and parquet objects as a source, incremental)",
     .kinds = NB_SOURCE | NB_DESTINATION,
     .source_caps = NB_CAP_FULL_REFRESH | NB_CAP_INCREMENTAL | NB_CAP_RESUME,
     .destination_caps = NB_CAP_FULL_REFRESH | NB_CAP_EXACTLY_ONCE,

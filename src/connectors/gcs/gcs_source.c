@@ -285,7 +285,7 @@ static bool object_version(void *ctx, const char *name, char *out, size_t cap)
 
 static nb_status gsrc_open(void **self, const struct nb_context *ctx, struct nb_error *err)
 {
-    extern const struct nb_connector_ops nb_connector_csv, nb_connector_json;
+    extern const struct nb_connector_ops nb_connector_csv, nb_connector_json, nb_connector_parquet;
     const struct nb_cfg *cfg = ctx->config;
     struct gcs_source *s = calloc(1, sizeof *s);
     if (!s) return nb_error_set(err, NB_ERR_NOMEM, "out of memory");
@@ -311,7 +311,8 @@ static nb_status gsrc_open(void **self, const struct nb_context *ctx, struct nb_
         st = nb_google_auth_create(nb_cfg_string(cfg, "credentials_file", NULL),
                                    "https://www.googleapis.com/auth/devstorage.read_only", s->http, &s->auth, err);
     struct nb_file_access fa = {s, list_objects, open_object};
-    struct nb_object_source_args oa = {nb_connector_csv.source, nb_connector_json.source, &fa, object_version, "gcs"};
+    struct nb_object_source_args oa = {nb_connector_csv.source, nb_connector_json.source, &fa, object_version, "gcs",
+                                       nb_connector_parquet.source};
     if (st == NB_OK) st = nb_object_source_open(&s->obj, ctx, &oa, err);
     if (st != NB_OK) {
         gsrc_free(s);

@@ -171,7 +171,7 @@ static const struct nb_destination_ops s3_destination = {
 
 const struct nb_connector_ops nb_connector_s3 = {
     .name = "s3",
-    .description = "Amazon S3 and S3-compatible object stores (parquet/avro/csv/json objects, multipart uploads; csv and json objects as a source, incremental)",
+    .description = "Amazon S3 and S3-compatible object stores (parquet/avro/csv/json objects, multipart uploads; csv, json and parquet objects as a source, incremental)",
     .kinds = NB_SOURCE | NB_DESTINATION,
     .source_caps = NB_CAP_FULL_REFRESH | NB_CAP_INCREMENTAL | NB_CAP_RESUME,
     .destination_caps = NB_CAP_FULL_REFRESH | NB_CAP_EXACTLY_ONCE,

@@ -286,7 +286,7 @@ static bool object_version(void *ctx, const char *name, char *out, size_t cap)
 
 static nb_status s3_source_open(void **self, const struct nb_context *ctx, struct nb_error *err)
 {
-    extern const struct nb_connector_ops nb_connector_csv, nb_connector_json;
+    extern const struct nb_connector_ops nb_connector_csv, nb_connector_json, nb_connector_parquet;
     const struct nb_cfg *cfg = ctx->config;
     struct s3_source *s = calloc(1, sizeof *s);
     if (!s) return nb_error_set(err, NB_ERR_NOMEM, "out of memory");
@@ -294,7 +294,8 @@ static nb_status s3_source_open(void **self, const struct nb_context *ctx, struc
     nb_status st = nb_s3_setup(ctx, &s->conn, err);
     if (st != NB_OK) { free(s); return st; }
     struct nb_file_access fa = {s, list_objects, open_object};
-    struct nb_object_source_args oa = {nb_connector_csv.source, nb_connector_json.source, &fa, object_version, "s3"};
+    struct nb_object_source_args oa = {nb_connector_csv.source, nb_connector_json.source, &fa, object_version, "s3",
+                                       nb_connector_parquet.source};
     if ((st = nb_object_source_open(&s->obj, ctx, &oa, err)) != NB_OK) {
         s3_source_free(s);
         return st;
