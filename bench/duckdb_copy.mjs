@@ -11,7 +11,9 @@ const { DuckDBInstance } = require('@duckdb/node-api');
 
 const [input, output, kind] = process.argv.slice(2);
 const q = (s) => `'${s.replaceAll("'", "''")}'`;
-const reader = input.endsWith('.csv') ? `read_csv(${q(input)})` : `read_json(${q(input)}, format='newline_delimited')`;
+const reader = input.endsWith('.csv') ? `read_csv(${q(input)})`
+  : input.endsWith('.parquet') ? `read_parquet(${q(input)})`
+  : `read_json(${q(input)}, format='newline_delimited')`;
 const target = {
   json: '(FORMAT json)',
   json_array: '(FORMAT json, ARRAY true)',

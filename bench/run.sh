@@ -30,9 +30,14 @@ HAVE_DUCKDB=0; [ -d "$ROOT/tests/node_modules/@duckdb/node-api" ] && HAVE_DUCKDB
 HAVE_MLR=0; command -v mlr >/dev/null && HAVE_MLR=1
 HAVE_PARQUET=0; "$NEBULA" list | grep -q '^parquet ' && HAVE_PARQUET=1
 
-gen() {   # gen shape rows fmt -> path
+gen() {   # gen shape rows fmt -> path (parquet: the csv written by nebula, snappy)
   local f="$DATA/$1-$2.$3"
-  [ -s "$f" ] || "$GEN" "$1" "$2" "$3" > "$f"
+  if [ "$3" = parquet ]; then
+    [ -s "$f" ] || "$NEBULA" pipeline csv parquet --source-path "$(gen "$1" "$2" csv)" --dest-path "$f" \
+      --progress never --log-level warn --dest-opt compression=snappy >&2
+  else
+    [ -s "$f" ] || "$GEN" "$1" "$2" "$3" > "$f"
+  fi
   echo "$f"
 }
 
@@ -80,7 +85,7 @@ run_case() {   # run_case name shape rows informat nebula-dest-type nebula-args 
   local input; input=$(gen "$shape" "$rows" "$infmt")
   local bytes; bytes=$(stat -c %s "$input")
   local ext=${dkind%%_*}; [ "$ext" = json_array ] && ext=json
-  local src=csv; [ "$infmt" = ndjson ] && src=json
+  local src=csv; [ "$infmt" = ndjson ] && src=json; [ "$infmt" = parquet ] && src=parquet
   # shellcheck disable=SC2086
   read -r nw nr _ < <(measure "$NEBULA" pipeline "$src" "$dtype" --source-path "$input" --dest-path "$OUT/nebula.out" \
       --progress never --log-level warn $nargs)
@@ -114,6 +119,7 @@ for shape in narrow wide nasty; do
   run_case "csv -> ndjson ($shape)" "$shape" "$ONE_M" csv json "--format lines" json "--icsv --ojsonl cat"
 done
 if [ "$HAVE_PARQUET" = 1 ]; then
+  run_case "parquet (snappy) -> ndjson" users "$ONE_M" parquet json "--format lines" json ""
   for n in "$ONE_M" $( [ "${BENCH_QUICK:-0}" = 1 ] || [ "$ONE_M" != 1000000 ] || echo 10000000 ); do
     run_case "csv -> parquet snappy" users "$n" csv parquet "--dest-opt compression=snappy" parquet_snappy ""
     run_case "csv -> parquet zstd" users "$n" csv parquet "--dest-opt compression=zstd" parquet_zstd ""
