@@ -43,7 +43,10 @@ gen() {   # gen shape rows fmt -> path (parquet: the csv written by nebula, snap
 
 # Every tool writes a new file: the previous run's output is removed before each timed run, not by
 # the tool inside it (replacing a large file costs the kernel ~50 ms of dropping its cached pages).
-clear_outputs() { find "$OUT" -maxdepth 1 -type f ! -name '*.txt' -delete; }
+# Then `sync`: the dirty pages that the previous tool (or the data generator) left behind are
+# written now, not by the kernel's flusher in the middle of the next tool's timed run (a 10M-row
+# input generated just before made the first nebula runs 1.9 s instead of 1.6 s).
+clear_outputs() { find "$OUT" -maxdepth 1 -type f ! -name '*.txt' -delete; sync; }
 
 # measure <label> <command...>: prints "wall maxrss_kb inner" medians over RUNS (after one warm-up)
 measure() {
