@@ -25,4 +25,8 @@ if "$NEBULA" list | grep -q '^parquet '; then
     echo "-- read back by DuckDB, an independent reader:"
     node tests/tools/parquet_read.mjs out/users.parquet
   fi
+  echo "-- and by nebula's own Parquet reader, back to JSON lines:"
+  "$NEBULA" pipeline parquet json --source-path out/users.parquet --dest-path out/users.from-parquet.ndjson \
+    --format lines --progress never --log-level warn
+  cat out/users.from-parquet.ndjson
 fi
