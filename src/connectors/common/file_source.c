@@ -220,9 +220,12 @@ void nb_file_source_close(struct nb_file_source *s)
     free(s);
 }
 
-static nb_status parse_resume(struct nb_file_source *s, struct stream *st, struct nb_error *err)
+nb_status nb_file_position_load(const struct nb_context *ctx, const char *stream, const char *const *files, size_t n,
+                                const char *const *keys, size_t nkeys, size_t required, size_t *file, int64_t *values,
+                                struct nb_error *err)
 {
-    const struct nb_stream_state *ss = s->ctx ? nb_context_state(s->ctx, st->name) : NULL;
+    *file = n;
+    const struct nb_stream_state *ss = ctx ? nb_context_state(ctx, stream) : NULL;
     if (!ss || !ss->source_position || !*ss->source_position) return NB_OK;
     struct nb_arena a;
     nb_arena_init(&a, 4096);
@@ -230,33 +233,49 @@ static nb_status parse_resume(struct nb_file_source *s, struct stream *st, struc
     nb_status rc = nb_json_parse(ss->source_position, strlen(ss->source_position), &a, &v, err);
     if (rc != NB_OK) {
         nb_arena_cleanup(&a);
-        return nb_error_prefix(err, "saved position of stream '%s': ", st->name);
+        return nb_error_prefix(err, "saved position of stream '%s': ", stream);
     }
-    const char *file = nb_json_get_string(v, "file");
-    int64_t off = 0, line = 0, row = 0;
-    if (!file || !nb_json_get_i64(v, "offset", &off) || off < 0) {
+    const char *name = nb_json_get_string(v, "file");
+    bool ok = name != NULL;
+    for (size_t k = 0; ok && k < nkeys; k++) {
+        int64_t x = 0;
+        bool have = nb_json_get_i64(v, keys[k], &x);
+        if (have) values[k] = x;
+        if (k < required && (!have || x < 0)) ok = false;
+    }
+    if (!ok) {
+        char want[128] = "";
+        for (size_t k = 0; k < required; k++) {
+            size_t l = strlen(want);
+            snprintf(want + l, sizeof want - l, ",\"%s\"", keys[k]);
+        }
         nb_arena_cleanup(&a);
         return nb_error_set(err, NB_ERR_CONFIG,
-                            "saved position of stream '%s' is not a file position (want {\"file\",\"offset\",...}); "
-                            "remove the state file to start over", st->name);
+                            "saved position of stream '%s' is not a file position (want {\"file\"%s,...}); "
+                            "remove the state file to start over", stream, want);
     }
-    nb_json_get_i64(v, "line", &line);
-    nb_json_get_i64(v, "row", &row);
-    size_t idx = SIZE_MAX;
-    for (size_t i = 0; i < st->count; i++)
-        if (strcmp(path_of(s, st, i), file) == 0) idx = i;
-    if (idx == SIZE_MAX) {
+    for (size_t i = 0; i < n && *file == n; i++)
+        if (strcmp(files[i], name) == 0) *file = i;
+    if (*file == n)
         rc = nb_error_set(err, NB_ERR_CONFIG,
                           "saved position of stream '%s' names %s, which the path no longer matches; "
-                          "remove the state file to start over", st->name, file);
-        nb_arena_cleanup(&a);
-        return rc;
-    }
-    st->resume_file = idx;
-    st->resume_offset = (uint64_t)off;
-    st->resume_line = line > 0 ? (uint64_t)line : 0;
-    st->resume_row = row > 0 ? (uint64_t)row : 0;
+                          "restore the file or remove the state file to start over", stream, name);
     nb_arena_cleanup(&a);
+    return rc;
+}
+
+static nb_status parse_resume(struct nb_file_source *s, struct stream *st, struct nb_error *err)
+{
+    static const char *const keys[] = {"offset", "line", "row"};
+    int64_t v[3] = {0, 0, 0};
+    size_t idx;
+    nb_status rc = nb_file_position_load(s->ctx, st->name, (const char *const *)&s->paths[st->first], st->count, keys, 3, 1,
+                                         &idx, v, err);
+    if (rc != NB_OK || idx == st->count) return rc;
+    st->resume_file = idx;
+    st->resume_offset = (uint64_t)v[0];
+    st->resume_line = v[1] > 0 ? (uint64_t)v[1] : 0;
+    st->resume_row = v[2] > 0 ? (uint64_t)v[2] : 0;
     return NB_OK;
 }
 

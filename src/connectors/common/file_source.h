@@ -87,6 +87,15 @@ struct nb_file_source;
 nb_status nb_file_source_args_from_cfg(struct nb_file_source_args *args, const struct nb_cfg *cfg, struct nb_error *err);
 
 /* Expands the glob (no match: NB_ERR_NOT_FOUND naming the pattern). On failure the format ctx is freed. */
+/* A stream's saved position in a list of files, {"file": name, key: integer, ...}: *file gets the
+ * index of the named file in files[0..n) (n when the stream has no saved position) and values[k]
+ * the integer keys[k]. The first `required` keys must be there and >= 0; the others keep the
+ * caller's value when absent. A position that is not one, or that names a file the path no longer
+ * matches, is NB_ERR_CONFIG saying so (the file sources, json and parquet share it). */
+nb_status nb_file_position_load(const struct nb_context *ctx, const char *stream, const char *const *files, size_t n,
+                                const char *const *keys, size_t nkeys, size_t required, size_t *file, int64_t *values,
+                                struct nb_error *err);
+
 nb_status nb_file_source_open(struct nb_file_source **out, const struct nb_context *ctx,
                               const struct nb_file_source_args *args, struct nb_error *err);
 /* Every file can be opened and its first bytes read. */

@@ -86,48 +86,21 @@ static char *default_stream_name(const char *path)
 /* The saved position {"file":..,"offset":..,"line":..,"row":..} of this stream, if any. */
 static nb_status load_resume(struct json_source *s, struct nb_error *err)
 {
-    const struct nb_stream_state *st = nb_context_state(s->ctx, s->stream);
-    if (!st || !st->source_position) return NB_OK;
-    struct nb_arena a;
-    nb_arena_init(&a, 4096);
-    struct nb_json *pos = NULL;
-    nb_status rc = nb_json_parse(st->source_position, strlen(st->source_position), &a, &pos, err);
-    if (rc != NB_OK) {
-        nb_arena_cleanup(&a);
-        return nb_error_prefix(err, "json source: saved position of stream '%s' is not valid: ", s->stream);
-    }
-    const char *file = nb_json_get_string(pos, "file");
-    int64_t off = 0, line = 1, row = 0;
-    if (!file || !nb_json_get_i64(pos, "offset", &off) || off < 0) {
-        nb_arena_cleanup(&a);
-        return nb_error_set(err, NB_ERR_CONFIG,
-                            "json source: saved position of stream '%s' lacks file/offset; delete the state file to start over",
-                            s->stream);
-    }
-    nb_json_get_i64(pos, "line", &line);
-    nb_json_get_i64(pos, "row", &row);
-    size_t idx = s->n_files;
-    for (size_t i = 0; i < s->n_files; i++)
-        if (strcmp(s->files[i], file) == 0) { idx = i; break; }
-    if (idx == s->n_files) {
-        rc = nb_error_set(err, NB_ERR_CONFIG,
-                          "json source: the saved position is in %s, which the path no longer matches; restore the file "
-                          "or delete the state file to start over",
-                          file);
-        nb_arena_cleanup(&a);
-        return rc;
-    }
+    static const char *const keys[] = {"offset", "line", "row"};
+    int64_t v[3] = {0, 1, 0};
+    size_t idx;
+    nb_status rc = nb_file_position_load(s->ctx, s->stream, (const char *const *)s->files, s->n_files, keys, 3, 1, &idx, v, err);
+    if (rc != NB_OK || idx == s->n_files) return rc;
     s->resuming = true;
     s->resume_file = idx;
-    s->resume_offset = (uint64_t)off;
-    s->resume_line = line > 0 ? (uint64_t)line : 1;
-    s->resume_row = row > 0 ? (uint64_t)row : 0;
+    s->resume_offset = (uint64_t)v[0];
+    s->resume_line = v[1] > 0 ? (uint64_t)v[1] : 1;
+    s->resume_row = v[2] > 0 ? (uint64_t)v[2] : 0;
     s->cur = idx;
     s->row = s->resume_row;
     for (size_t i = 0; i < idx; i++) s->done_size += s->sizes[i];
     NB_INFO("json", "resuming stream %s in %s at byte %llu (line %llu)", s->stream, s->files[idx],
-            (unsigned long long)off, (unsigned long long)s->resume_line);
-    nb_arena_cleanup(&a);
+            (unsigned long long)s->resume_offset, (unsigned long long)s->resume_line);
     return NB_OK;
 }
 

@@ -178,41 +178,18 @@ static char *base_name(const char *path)
 /* The saved position {"file":..,"row_group":..,"row":..} of a stream, if any. */
 static nb_status load_resume(struct parquet_source *s, struct pq_stream *st, struct nb_error *err)
 {
-    const struct nb_stream_state *ss = nb_context_state(s->ctx, st->name);
-    if (!ss || !ss->source_position) return NB_OK;
-    struct nb_arena a;
-    nb_arena_init(&a, 4096);
-    struct nb_json *pos = NULL;
-    nb_status rc = nb_json_parse(ss->source_position, strlen(ss->source_position), &a, &pos, err);
-    if (rc != NB_OK) {
-        nb_arena_cleanup(&a);
-        return nb_error_prefix(err, "parquet source: saved position of stream '%s' is not valid: ", st->name);
-    }
-    const char *file = nb_json_get_string(pos, "file");
-    int64_t rg = -1, row = -1;
-    if (!file || !nb_json_get_i64(pos, "row_group", &rg) || !nb_json_get_i64(pos, "row", &row) || rg < 0 || row < 0) {
-        nb_arena_cleanup(&a);
-        return nb_error_set(err, NB_ERR_CONFIG,
-                            "parquet source: saved position of stream '%s' lacks file/row_group/row; delete the state file "
-                            "to start over", st->name);
-    }
-    size_t idx = st->count;
-    for (size_t i = 0; i < st->count; i++)
-        if (strcmp(s->files[st->first + i], file) == 0) { idx = i; break; }
-    if (idx == st->count) {
-        rc = nb_error_set(err, NB_ERR_CONFIG,
-                          "parquet source: the saved position is in %s, which the path no longer matches; restore the file "
-                          "or delete the state file to start over", file);
-        nb_arena_cleanup(&a);
-        return rc;
-    }
+    static const char *const keys[] = {"row_group", "row"};
+    int64_t v[2] = {0, 0};
+    size_t idx;
+    nb_status rc = nb_file_position_load(s->ctx, st->name, (const char *const *)&s->files[st->first], st->count, keys, 2, 2,
+                                         &idx, v, err);
+    if (rc != NB_OK || idx == st->count) return rc;
     st->resuming = true;
     st->resume_file = idx;
-    st->resume_rg = (size_t)rg;
-    st->resume_row = (uint64_t)row;
-    NB_INFO("parquet", "resuming stream %s in %s at row group %lld, row %lld", st->name, file, (long long)rg,
-            (long long)row);
-    nb_arena_cleanup(&a);
+    st->resume_rg = (size_t)v[0];
+    st->resume_row = (uint64_t)v[1];
+    NB_INFO("parquet", "resuming stream %s in %s at row group %lld, row %lld", st->name, s->files[st->first + idx],
+            (long long)v[0], (long long)v[1]);
     return NB_OK;
 }
 
