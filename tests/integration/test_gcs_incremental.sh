@@ -3,23 +3,13 @@
 # generation: a rerun reads only new or overwritten objects), NDJSON objects (format: json), and a
 # token refused once with 401 on the listing and on a media GET (refreshed, retried once).
 source "$(dirname "$0")/../e2e/lib.sh"
-command -v node >/dev/null || { echo "NOTICE: node missing: gcs tests skipped"; exit 77; }
-command -v openssl >/dev/null || { echo "NOTICE: openssl missing: gcs tests skipped"; exit 77; }
-FAKE_PID=""
-trap '[ -n "$FAKE_PID" ] && kill "$FAKE_PID" 2>/dev/null; rm -rf "$T"' EXIT
-openssl genpkey -algorithm RSA -pkeyopt rsa_keygen_bits:2048 -out key.pem 2>/dev/null
-openssl pkey -in key.pem -pubout -out pub.pem
+source "$NB_ROOT/tests/integration/gcs_lib.sh"
 cat > plan <<'P'
 badtoken ^GET /storage/v1/b/nebula/o\?prefix=inc
 badtoken ^GET /storage/v1/b/nebula/o/inc%2Fa\.csv\?alt=media
 P
-node "$NB_ROOT/tests/fakes/gcs_fake.mjs" pub.pem gcsdata plan fake.log nebula > fake.out 2>fake.err &
-FAKE_PID=$!
-for _ in $(seq 1 100); do grep -q PORT= fake.out 2>/dev/null && break; sleep 0.05; done
-GPORT=$(sed -n 's/PORT=//p' fake.out)
-[ -n "$GPORT" ] || { echo "gcs fake did not start: $(cat fake.err)"; exit 1; }
-python3 -c 'import json,sys; print(json.dumps({"type":"service_account","private_key_id":"k1","private_key":open("key.pem").read(),
-  "client_email":"nebula@p.iam.gserviceaccount.com","token_uri":"http://127.0.0.1:%s/token" % sys.argv[1]}))' "$GPORT" > sa.json
+start_fake plan
+sa_key key.pem sa.json
 
 upload() {   # upload SRC KEY
   { echo "name: up"; echo "source: { type: csv, path: $1 }"; echo "destination:"; echo "  type: gcs"; echo "  bucket: nebula"
