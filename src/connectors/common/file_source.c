@@ -220,6 +220,21 @@ void nb_file_source_close(struct nb_file_source *s)
     free(s);
 }
 
+nb_status nb_file_list(const struct nb_context *ctx, const char *path, char ***files, uint64_t **sizes, size_t *n,
+                       struct nb_error *err)
+{
+    if (ctx && ctx->files) return ctx->files->list(ctx->files->ctx, path, files, sizes, n, err);
+    nb_status rc = nb_glob_files(path, files, n, err);
+    if (rc != NB_OK) return rc;
+    *sizes = calloc(*n ? *n : 1, sizeof **sizes);
+    if (!*sizes) return nb_error_set(err, NB_ERR_NOMEM, "out of memory");
+    for (size_t i = 0; i < *n; i++) {
+        struct stat sb;
+        if (stat((*files)[i], &sb) == 0 && S_ISREG(sb.st_mode)) (*sizes)[i] = (uint64_t)sb.st_size;
+    }
+    return NB_OK;
+}
+
 nb_status nb_file_position_load(const struct nb_context *ctx, const char *stream, const char *const *files, size_t n,
                                 const char *const *keys, size_t nkeys, size_t required, size_t *file, int64_t *values,
                                 struct nb_error *err)

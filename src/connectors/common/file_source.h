@@ -87,6 +87,12 @@ struct nb_file_source;
 nb_status nb_file_source_args_from_cfg(struct nb_file_source_args *args, const struct nb_cfg *cfg, struct nb_error *err);
 
 /* Expands the glob (no match: NB_ERR_NOT_FOUND naming the pattern). On failure the format ctx is freed. */
+/* The files a source reads: the store's listing when the source is composed over one (ctx->files:
+ * s3, gcs), else the local glob, with each regular file's size from stat (0 when unknown). On
+ * failure what was listed is still handed over for the caller to free. */
+nb_status nb_file_list(const struct nb_context *ctx, const char *path, char ***files, uint64_t **sizes, size_t *n,
+                       struct nb_error *err);
+
 /* A stream's saved position in a list of files, {"file": name, key: integer, ...}: *file gets the
  * index of the named file in files[0..n) (n when the stream has no saved position) and values[k]
  * the integer keys[k]. The first `required` keys must be there and >= 0; the others keep the

@@ -5,7 +5,6 @@
  * parallel per-chunk decode cannot), and array files need structural framing, not line framing. */
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 
 #include "connectors/common/file_dest.h"
 #include "connectors/common/file_source.h"
@@ -139,29 +138,11 @@ static nb_status source_open(void **self, const struct nb_context *ctx, struct n
         rc = nb_error_set(err, NB_ERR_CONFIG, "json source: max_record_size must be between 16 bytes and 1TiB");
         goto fail;
     }
-    if (ctx->files) {
-        /* An object store's listing (s3, gcs compose this source over their file access). */
-        if ((rc = ctx->files->list(ctx->files->ctx, path, &s->files, &s->sizes, &s->n_files, err)) != NB_OK) {
-            nb_error_prefix(err, "json source: ");
-            goto fail;
-        }
-        for (size_t i = 0; i < s->n_files; i++) s->total_size += s->sizes[i];
-    } else {
-        if ((rc = nb_glob_files(path, &s->files, &s->n_files, err)) != NB_OK) {
-            nb_error_prefix(err, "json source: ");
-            goto fail;
-        }
-        s->sizes = calloc(s->n_files ? s->n_files : 1, sizeof *s->sizes);
-        if (!s->sizes) {
-            rc = nb_error_set(err, NB_ERR_NOMEM, "out of memory");
-            goto fail;
-        }
-        for (size_t i = 0; i < s->n_files; i++) {
-            struct stat st;
-            if (stat(s->files[i], &st) == 0) s->sizes[i] = (uint64_t)st.st_size;
-            s->total_size += s->sizes[i];
-        }
+    if ((rc = nb_file_list(ctx, path, &s->files, &s->sizes, &s->n_files, err)) != NB_OK) {
+        nb_error_prefix(err, "json source: ");
+        goto fail;
     }
+    for (size_t i = 0; i < s->n_files; i++) s->total_size += s->sizes[i];
     const char *stream = nb_cfg_string(ctx->config, "stream", NULL);
     s->stream = stream && *stream ? strdup(stream) : default_stream_name(s->files[0]);
     if (!s->stream) {

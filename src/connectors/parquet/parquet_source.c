@@ -205,18 +205,9 @@ static nb_status source_open(void **self, const struct nb_context *ctx, struct n
         rc = nb_error_set(err, NB_ERR_CONFIG, "parquet source: 'path' is required");
         goto fail;
     }
-    if (ctx->files) {
-        /* An object store's listing (s3, gcs compose this source over their file access). */
-        if ((rc = ctx->files->list(ctx->files->ctx, path, &s->files, &s->sizes, &s->n_files, err)) != NB_OK) {
-            nb_error_prefix(err, "parquet source: ");
-            goto fail;
-        }
-    } else {
-        if ((rc = nb_glob_files(path, &s->files, &s->n_files, err)) != NB_OK) {
-            nb_error_prefix(err, "parquet source: ");
-            goto fail;
-        }
-        s->sizes = calloc(s->n_files ? s->n_files : 1, sizeof *s->sizes);
+    if ((rc = nb_file_list(ctx, path, &s->files, &s->sizes, &s->n_files, err)) != NB_OK) {
+        nb_error_prefix(err, "parquet source: ");
+        goto fail;
     }
     bool per_file = nb_cfg_bool(ctx->config, "stream_per_file", false);
     s->n_streams = per_file ? s->n_files : 1;
@@ -225,11 +216,7 @@ static nb_status source_open(void **self, const struct nb_context *ctx, struct n
         rc = nb_error_set(err, NB_ERR_NOMEM, "out of memory");
         goto fail;
     }
-    for (size_t i = 0; i < s->n_files; i++) {
-        struct stat st;
-        if (!ctx->files && stat(s->files[i], &st) == 0) s->sizes[i] = (uint64_t)st.st_size;
-        s->total_size += s->sizes[i];
-    }
+    for (size_t i = 0; i < s->n_files; i++) s->total_size += s->sizes[i];
     const char *stream = nb_cfg_string(ctx->config, "stream", NULL);
     for (size_t i = 0; i < s->n_streams; i++) {
         struct pq_stream *st = &s->streams[i];
