@@ -169,8 +169,7 @@ static const char *path_of(const struct nb_file_source *s, const struct stream *
     return s->paths[st->first + i];
 }
 
-/* "data/users.csv.gz" -> "users" (compression extension, then one more extension, removed). */
-static void base_name(const char *path, char *out, size_t cap)
+void nb_file_stream_name(const char *path, char *out, size_t cap)
 {
     if (strcmp(path, "-") == 0) {
         snprintf(out, cap, "stdin");
@@ -345,14 +344,14 @@ nb_status nb_file_source_open(struct nb_file_source **out, const struct nb_conte
     char name[1024];
     if (!args->stream_per_file) {
         if (args->stream) snprintf(name, sizeof name, "%s", args->stream);
-        else base_name(s->paths[0], name, sizeof name);
+        else nb_file_stream_name(s->paths[0], name, sizeof name);
         s->streams[0].name = strdup(name);
         s->streams[0].first = 0;
         s->streams[0].count = s->n_paths;
         s->n_streams = 1;
     } else {
         for (size_t i = 0; i < s->n_paths; i++) {
-            base_name(s->paths[i], name, sizeof name);
+            nb_file_stream_name(s->paths[i], name, sizeof name);
             /* Same base name in two folders: keep stream names unique. */
             char uniq[1100];
             snprintf(uniq, sizeof uniq, "%s", name);

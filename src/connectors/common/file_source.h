@@ -87,6 +87,10 @@ struct nb_file_source;
 nb_status nb_file_source_args_from_cfg(struct nb_file_source_args *args, const struct nb_cfg *cfg, struct nb_error *err);
 
 /* Expands the glob (no match: NB_ERR_NOT_FOUND naming the pattern). On failure the format ctx is freed. */
+/* A file's default stream name: "data/users.csv.gz" -> "users" (the compression extension, then
+ * one more extension, removed; "-" is "stdin"). */
+void nb_file_stream_name(const char *path, char *out, size_t cap);
+
 /* The files a source reads: the store's listing when the source is composed over one (ctx->files:
  * s3, gcs), else the local glob, with each regular file's size from stat (0 when unknown). On
  * failure what was listed is still handed over for the caller to free. */

@@ -69,19 +69,6 @@ static void source_close(void *self)
     free(s);
 }
 
-static char *default_stream_name(const char *path)
-{
-    char stripped[4096];
-    nb_path_strip_codec(path, stripped, sizeof stripped);
-    const char *base = strrchr(stripped, '/');
-    base = base ? base + 1 : stripped;
-    char *name = strdup(base);
-    if (!name) return NULL;
-    char *dot = strrchr(name, '.');
-    if (dot && dot != name) *dot = '\0';
-    return name;
-}
-
 /* The saved position {"file":..,"offset":..,"line":..,"row":..} of this stream, if any. */
 static nb_status load_resume(struct json_source *s, struct nb_error *err)
 {
@@ -144,7 +131,9 @@ static nb_status source_open(void **self, const struct nb_context *ctx, struct n
     }
     for (size_t i = 0; i < s->n_files; i++) s->total_size += s->sizes[i];
     const char *stream = nb_cfg_string(ctx->config, "stream", NULL);
-    s->stream = stream && *stream ? strdup(stream) : default_stream_name(s->files[0]);
+    char name[1024];
+    if (!stream || !*stream) nb_file_stream_name(s->files[0], name, sizeof name);
+    s->stream = strdup(stream && *stream ? stream : name);
     if (!s->stream) {
         rc = nb_error_set(err, NB_ERR_NOMEM, "out of memory");
         goto fail;

@@ -164,17 +164,6 @@ static void source_close(void *self)
     free(s);
 }
 
-static char *base_name(const char *path)
-{
-    const char *base = strrchr(path, '/');
-    base = base ? base + 1 : path;
-    char *name = strdup(base);
-    if (!name) return NULL;
-    char *dot = strrchr(name, '.');
-    if (dot && dot != name) *dot = '\0';
-    return name;
-}
-
 /* The saved position {"file":..,"row_group":..,"row":..} of a stream, if any. */
 static nb_status load_resume(struct parquet_source *s, struct pq_stream *st, struct nb_error *err)
 {
@@ -222,7 +211,10 @@ static nb_status source_open(void **self, const struct nb_context *ctx, struct n
         struct pq_stream *st = &s->streams[i];
         st->first = per_file ? i : 0;
         st->count = per_file ? 1 : s->n_files;
-        st->name = !per_file && stream && *stream ? strdup(stream) : base_name(s->files[st->first]);
+        char name[1024];
+        bool named = !per_file && stream && *stream;
+        if (!named) nb_file_stream_name(s->files[st->first], name, sizeof name);
+        st->name = strdup(named ? stream : name);
         if (!st->name) {
             rc = nb_error_set(err, NB_ERR_NOMEM, "out of memory");
             goto fail;
