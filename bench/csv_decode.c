@@ -2,7 +2,9 @@
  * the decoder (typed and all-string), the plain C path, and the writer, on users-shaped rows
  * (~77-93 bytes, like `nb-gen users`) generated in memory, or on a file given as argument.
  * Single-thread figures are per CPU second (thread CPU time), so a busy machine does not skew them.
- *   nb-bench-csv [FILE] [MB]      (default: 64 MB generated) */
+ *   nb-bench-csv [FILE] [MB]      (default: 64 MB generated)
+ *   nb-bench-csv FILE 0 typed|strings [walk]   one phase only (for perf/callgrind), walk: the record
+ *                                               walk without the column-at-a-time path */
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -149,6 +151,7 @@ int main(int argc, char **argv)
     double s;
     if (argc > 3) {   /* profiling: one phase only, several times */
         struct nb_schema *which = strcmp(argv[3], "typed") == 0 ? typed : strs;
+        if (argc > 4 && strcmp(argv[4], "walk") == 0) nb_csv_columnar(false);
         for (int k = 0; k < 5; k++) {
             s = run_decode(&d, body, blen, which, 1, &got);
             printf("decode %s: %.0f MB/s\n", argv[3], mbytes / s);
@@ -159,6 +162,12 @@ int main(int argc, char **argv)
     printf("decode, inferred types, 1 thread  %8.0f MB/s  %6.2f M rows/s\n", mbytes / s, (double)got / s / 1e6);
     s = run_decode(&d, body, blen, strs, 1, &got);
     printf("decode, all strings,    1 thread  %8.0f MB/s\n", mbytes / s);
+    bool was = nb_csv_columnar(false);
+    s = run_decode(&d, body, blen, typed, 1, &got);
+    printf("  record walk only, inferred types %7.0f MB/s\n", mbytes / s);
+    s = run_decode(&d, body, blen, strs, 1, &got);
+    printf("  record walk only, all strings    %7.0f MB/s\n", mbytes / s);
+    nb_csv_columnar(was);
     s = run_decode(&d, body, blen, typed, 2, &got);
     printf("decode, inferred types, 2 threads %8.0f MB/s\n", mbytes / s);
     enum nb_csv_isa best = nb_csv_isa_active();

@@ -128,30 +128,33 @@ size_t nb_utf8_valid_prefix(const char *str, size_t n)
     const unsigned char *s = (const unsigned char *)str;
     size_t i = 0;
     while (i < n) {
-        /* ASCII fast path, 8 bytes at a time. */
+        /* ASCII fast path, 8 bytes at a time; in a word with a high bit, the ASCII bytes before
+         * it are skipped at once (text in most languages mixes ASCII and multi-byte letters). */
         while (i + 8 <= n) {
             uint64_t w;
             memcpy(&w, s + i, 8);
-            if (w & 0x8080808080808080ull) break;
-            i += 8;
+            uint64_t high = w & 0x8080808080808080ull;
+            if (!high) { i += 8; continue; }
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+            i += (size_t)__builtin_ctzll(high) >> 3;
+#endif
+            break;
         }
         if (i >= n) break;
         unsigned char c = s[i];
         if (c < 0x80) { i++; continue; }
+        /* One multi-byte sequence, by the table of well-formed sequences (Unicode 15, table 3-7):
+         * the second byte's range depends on the lead (no overlong form, no surrogate, nothing
+         * above U+10FFFF); the others are plain continuation bytes. */
+        unsigned char lo = 0x80, hi = 0xBF;
         size_t len;
-        uint32_t cp;
-        if (c >= 0xC2 && c <= 0xDF) { len = 2; cp = c & 0x1F; }
-        else if (c >= 0xE0 && c <= 0xEF) { len = 3; cp = c & 0x0F; }
-        else if (c >= 0xF0 && c <= 0xF4) { len = 4; cp = c & 0x07; }
+        if (c >= 0xC2 && c <= 0xDF) len = 2;
+        else if (c >= 0xE0 && c <= 0xEF) { len = 3; if (c == 0xE0) lo = 0xA0; else if (c == 0xED) hi = 0x9F; }
+        else if (c >= 0xF0 && c <= 0xF4) { len = 4; if (c == 0xF0) lo = 0x90; else if (c == 0xF4) hi = 0x8F; }
         else return i;
-        if (i + len > n) return i;
-        for (size_t k = 1; k < len; k++) {
-            if ((s[i + k] & 0xC0) != 0x80) return i;
-            cp = (cp << 6) | (s[i + k] & 0x3F);
-        }
-        if ((len == 3 && cp < 0x800) || (len == 4 && (cp < 0x10000 || cp > 0x10FFFF)) ||
-            (cp >= 0xD800 && cp <= 0xDFFF))
-            return i;
+        if (len > n - i || s[i + 1] < lo || s[i + 1] > hi) return i;
+        if (len >= 3 && (s[i + 2] & 0xC0) != 0x80) return i;
+        if (len == 4 && (s[i + 3] & 0xC0) != 0x80) return i;
         i += len;
     }
     return n;

@@ -95,6 +95,9 @@ struct nb_csv_chunk {
  * A bad record (ragged, bad quoting, invalid UTF-8) is reported to sink (NULL = fail) and dropped. */
 nb_status nb_csv_decode(const struct nb_csv_dialect *d, const struct nb_csv_chunk *c, struct nb_batch *b,
                         struct nb_bad_record_sink *sink, struct nb_error *err);
+/* Turn the decoder's column-at-a-time path for regular chunks on or off (on by default; tests
+ * and nb-bench-csv compare it with the record walk); returns the previous setting. */
+bool nb_csv_columnar(bool on);
 /* The decoder's type check: nb_value_fits with fast paths for plain integers and decimals
  * (exposed so the tests can hold the two to the same answers). */
 bool nb_csv_value_fits(struct nb_type t, const char *s, size_t n);

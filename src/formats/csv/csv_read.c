@@ -1,6 +1,7 @@
 /* The CSV reader: dialect options, record scanning (boundaries for the file source), the chunk
  * decoder (records -> TEXT columns, one copy per field, no allocation per value or row), header
  * parsing and type inference. Quote state comes from the prefix XOR of quote bits per 64 bytes. */
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -750,6 +751,186 @@ static void finish_locs(struct dec *x)
     }
 }
 
+/* ---- the column-at-a-time path ------------------------------------------------------------- */
+
+/* Most chunks are regular: every record has exactly the header's number of fields, no blank or
+ * comment line, valid UTF-8, no broken quoting. Those are decoded in two passes instead of the
+ * record walk below:
+ *   1. one pass over the blocks writes the position of every structural delimiter and LF
+ *      (outside quotes) to an index; record r's field c then ends at index[r * ncols + c];
+ *   2. one loop per column copies that column's fields, so the column, its buffers and its kind
+ *      of value stay the same through the loop, and nothing is decided per field but the field.
+ * Anything irregular (a field count off, a bad quote, a blank line) sends the chunk back to the
+ * record walk, which knows how to report it; the two give the same batch (the fuzz target
+ * fuzz_scanner and test_csv_decode_paths hold them to it). */
+#define COLUMNAR_MAX_LEN ((size_t)UINT32_MAX - 64)
+
+static atomic_bool columnar_on = true;
+
+bool nb_csv_columnar(bool on) { return atomic_exchange(&columnar_on, on); }
+
+/* Positions of the structural bytes of buf[0, n) into idx (room for max + 64); the number of
+ * them, or SIZE_MAX when there are more than max, the chunk ends inside quotes, or some LF is not
+ * where a regular chunk would have it. `lfs`: how many of them are LFs. */
+static size_t index_structurals(struct dec *x, uint32_t *idx, size_t max, size_t *lfs)
+{
+    const struct nb_csv_dialect *d = x->d;
+    const char *buf = x->data;
+    size_t n = x->len, k = 0, nlf = 0, pos = 0;
+    struct walker w;
+    walker_init(&w, d);
+    struct nb_csv_masks run_m[RUN_BLOCKS];
+    uint64_t run_inq[RUN_BLOCKS];
+    while (pos < n) {
+        size_t blocks = (n - pos) / 64;
+        if (blocks) {
+            if (blocks > RUN_BLOCKS) blocks = RUN_BLOCKS;
+            nb_csv_blocks(w.isa, buf + pos, blocks, d->quote, d->delimiter, run_m, run_inq, &w.carry);
+        } else {
+            blocks = 1;
+            run_inq[0] = walker_block(&w, buf + pos, n - pos, &run_m[0]);
+        }
+        for (size_t i = 0; i < blocks; i++, pos += 64) {
+            uint64_t lf = run_m[i].lf & ~run_inq[i];
+            uint64_t s = (run_m[i].delim & ~run_inq[i]) | lf;
+            if (lf) nlf += pop64(lf);
+            while (s) {
+                idx[k++] = (uint32_t)(pos + (unsigned)__builtin_ctzll(s));
+                s &= s - 1;
+            }
+            if (k > max) return SIZE_MAX;
+        }
+    }
+    if (w.carry) return SIZE_MAX;
+    *lfs = nlf;
+    return k;
+}
+
+/* Give a column room for its rows, and for its text as its first rows suggest (as
+ * reserve_from_sample does); false when out of memory (the column's oom flag is set). */
+static bool columnar_reserve(struct nb_column *col, const uint32_t *ends, size_t ncols, size_t rows, size_t n)
+{
+    size_t sample = rows < SIZE_SAMPLE_ROWS ? rows : SIZE_SAMPLE_ROWS, bytes = 0;
+    for (const uint32_t *e = ends; e < ends + sample * ncols; e += ncols) bytes += (uint32_t)(e[0] - e[-1] - 1);
+    size_t want = sample ? bytes / sample * rows * 5 / 4 + 64 : 64;
+    if (want > n) want = n + 64;
+    return nb_column_grow(col, rows) && nb_column_grow_data(col, want);
+}
+
+/* One column's fields: ends[r * ncols] is where row r's field ends, ends[r * ncols - 1] + 1
+ * where it starts. The column's state lives in locals through the loop (a store through the
+ * char pointer would otherwise make the compiler reload every field of *col), and validity is
+ * written a byte (8 rows) at a time. `last`: the record's last field, whose end may hold a CR.
+ * False when a field is badly quoted (the record walk then reports it). */
+static inline __attribute__((always_inline)) bool columnar_column(struct dec *x, struct nb_column *col,
+                                                                  const uint32_t *ends, size_t ncols, size_t rows,
+                                                                  bool last)
+{
+    if (!columnar_reserve(col, ends, ncols, rows, x->len)) return true;   /* nb_batch_check reports it */
+    const char *buf = x->data;
+    const char quote = x->quote;
+    /* A field starting before wide_end has 32 readable bytes: a short one takes two fixed moves. */
+    const ptrdiff_t wide_end = (ptrdiff_t)x->len - 32;
+    char *data = col->data;
+    size_t dlen = col->data_len, dcap = col->data_cap, nulls = 0;
+    uint32_t *offsets = col->offsets;
+    uint8_t *valid = col->validity;
+    const uint32_t *e = ends;
+    for (size_t r0 = 0; r0 < rows; r0 += 8) {
+        size_t group = rows - r0 < 8 ? rows - r0 : 8;
+        unsigned vbyte = 0;
+        for (size_t k = 0; k < group; k++, e += ncols) {
+            uint32_t start = e[-1] + 1, end = e[0];
+            if (last && end > start && buf[end - 1] == '\r') end--;
+            size_t n = end - start;
+            const char *p = buf + start;
+            if (n == 0) {
+                nulls++;
+            } else if (p[0] != quote) {
+                if (dcap - dlen < n + 32) {
+                    col->data_len = dlen;
+                    if (!nb_column_grow_data(col, n + 32)) return true;
+                    data = col->data;
+                    dcap = col->data_cap;
+                }
+                if (n <= 32 && (ptrdiff_t)start < wide_end) {
+                    memcpy(data + dlen, p, 16);
+                    memcpy(data + dlen + 16, p + 16, 16);
+                } else {
+                    nb_copy_short(data + dlen, p, n);
+                }
+                dlen += n;
+                vbyte |= 1u << k;
+            } else {
+                /* Quoted: the record walk's own field code appends it (and sets its bit). */
+                size_t r = r0 + k;
+                valid[r >> 3] = (uint8_t)vbyte;
+                col->len = r;
+                col->data_len = dlen;
+                col->null_count += nulls;
+                nulls = 0;
+                dec_field_slow(x, col, start, end);
+                if (x->bad != BAD_NONE || col->oom) return x->bad == BAD_NONE;
+                data = col->data;
+                dlen = col->data_len;
+                dcap = col->data_cap;
+                vbyte = valid[r >> 3];
+            }
+            offsets[r0 + k + 1] = (uint32_t)dlen;
+        }
+        valid[r0 >> 3] = (uint8_t)vbyte;
+    }
+    col->len = rows;
+    col->data_len = dlen;
+    col->null_count += nulls;
+    return true;
+}
+
+/* Decode the chunk column by column; false (and the batch as it was, empty) when it is not
+ * regular. Called only for an empty batch with expected_rows known and valid UTF-8. */
+static bool decode_columnar(struct dec *x)
+{
+    struct nb_batch *b = x->b;
+    const char *buf = x->data;
+    size_t n = x->len, ncols = x->ncols;
+    size_t max = x->expected_rows * ncols;
+    if (max / ncols != x->expected_rows || max > n + 1) return false;
+    uint32_t *mem = malloc((max + 64 + 2) * sizeof *mem);
+    if (!mem) return false;
+    /* ends[-1] = UINT32_MAX, so record 0's first field starts at ends[-1] + 1 = 0 (32-bit wrap). */
+    uint32_t *ends = mem + 1;
+    mem[0] = UINT32_MAX;
+    size_t lfs = 0, k = index_structurals(x, ends, max, &lfs);
+    bool ok = k != SIZE_MAX;
+    if (ok) {
+        /* The last record may have no LF: it ends at n. */
+        size_t field_start = k ? (size_t)ends[k - 1] + 1 : 0;
+        if (field_start < n || (k && buf[ends[k - 1]] != '\n')) ends[k++] = (uint32_t)n;
+        else if (k == 0) ok = false;
+    }
+    size_t rows = ok ? k / ncols : 0;
+    ok = ok && k % ncols == 0 && rows <= x->expected_rows;
+    /* Regular: every record's last field ends at an LF (or the end), and there are no other LFs. */
+    if (ok) ok = lfs == rows - (ends[k - 1] == n);
+    for (size_t r = 0; ok && r < rows; r++) {
+        uint32_t e = ends[r * ncols + ncols - 1];
+        if (e != n && buf[e] != '\n') ok = false;
+    }
+    for (size_t c = 0; ok && c + 1 < ncols; c++) ok = columnar_column(x, &x->cols[c], ends + c, ncols, rows, false);
+    if (ok) ok = columnar_column(x, &x->cols[ncols - 1], ends + ncols - 1, ncols, rows, true);
+    if (ok) {
+        b->n_rows = rows;
+        const uint32_t *e = ends;
+        for (size_t r = 0; r < rows && r < x->locs_cap; r++, e += ncols) b->locs[r].offset = (uint32_t)(e[-1] + 1);
+    } else {
+        nb_batch_truncate(b, 0);
+        x->bad = BAD_NONE;
+        x->bad_pos = 0;
+    }
+    free(mem);
+    return ok;
+}
+
 nb_status nb_csv_decode(const struct nb_csv_dialect *d, const struct nb_csv_chunk *c, struct nb_batch *b,
                         struct nb_bad_record_sink *sink, struct nb_error *err)
 {
@@ -788,6 +969,11 @@ nb_status nb_csv_decode(const struct nb_csv_dialect *d, const struct nb_csv_chun
     if (c->expected_rows && x.ncols)
         for (size_t i = 0; i < x.ncols; i++) nb_column_grow_data(&b->cols[i], 4096);
     x.bad_utf8 = utf8_valid_prefix(c->data, c->len);
+    if (first_row == 0 && x.expected_rows && x.ncols && x.bad_utf8 == c->len && c->len <= COLUMNAR_MAX_LEN &&
+        !d->comment[0] && !d->n_null_values && !(d->quote && d->escape && d->escape != d->quote) && d->delimiter != '\n' && d->delimiter != '\r' &&
+        atomic_load_explicit(&columnar_on, memory_order_relaxed) &&
+        decode_columnar(&x))
+        goto typed;
 
     const char *buf = c->data;
     size_t n = c->len, pos = 0, field_start = 0;
@@ -858,6 +1044,7 @@ nb_status nb_csv_decode(const struct nb_csv_dialect *d, const struct nb_csv_chun
         dec_field(&x, field_start, end);
         if ((st = dec_record(&x, end, n, err)) != NB_OK) goto out;
     }
+typed:
     for (size_t i = 0; i < x.ncols; i++)
         if (x.check[i]) check_column(&b->cols[i], first_row);
     st = nb_batch_check(b, err);

@@ -1,6 +1,8 @@
 /* Fuzz the CSV reader: the first byte picks dialect options, the rest is a file. The whole read
- * (preamble, header, inference, scan, decode) must never crash or hang, and reading in small
- * chunks must give exactly what one big chunk gives. */
+ * (preamble, header, inference, scan, decode) must never crash or hang, reading in small
+ * chunks must give exactly what one big chunk gives, and the decoder's column-at-a-time path
+ * exactly what its record walk gives (rows and bad records). */
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -10,10 +12,13 @@
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
+static size_t bad_seen;
+
 static nb_status skip_bad(struct nb_bad_record_sink *s, const struct nb_bad_record *r, struct nb_error *e)
 {
     (void)s; (void)e;
     if (!r->location || !r->reason) __builtin_trap();
+    bad_seen++;
     return NB_OK;
 }
 
@@ -93,9 +98,18 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     struct nb_buf a, b;
     nb_buf_init(&a);
     nb_buf_init(&b);
+    bad_seen = 0;
     nb_status s1 = read_all(&d, text, n, SIZE_MAX, SIZE_MAX, &a);
+    size_t bad1 = bad_seen;
     nb_status s2 = read_all(&d, text, n, 3, 37, &b);
     if (s1 != s2) __builtin_trap();
+    if (s1 == NB_OK && (a.len != b.len || (a.len && memcmp(a.data, b.data, a.len) != 0))) __builtin_trap();
+    nb_buf_reset(&b);
+    bool was = nb_csv_columnar(false);
+    bad_seen = 0;
+    nb_status s3 = read_all(&d, text, n, SIZE_MAX, SIZE_MAX, &b);
+    nb_csv_columnar(was);
+    if (s3 != s1 || bad_seen != bad1) __builtin_trap();
     if (s1 == NB_OK && (a.len != b.len || (a.len && memcmp(a.data, b.data, a.len) != 0))) __builtin_trap();
     nb_buf_cleanup(&a);
     nb_buf_cleanup(&b);

@@ -77,6 +77,58 @@ static void test_nearest_and_utf8(void **state)
     assert_false(nb_parse_i64("9223372036854775808", 19, &i));
 }
 
+/* The validator against a plain code-point decoder, over every lead byte with every second
+ * byte and the interesting third and fourth bytes, each after ASCII prefixes of 0..9 bytes (the
+ * word-at-a-time skip lands on the lead at every offset) and followed by ASCII or a cut. */
+static size_t ref_utf8_valid_prefix(const unsigned char *s, size_t n)
+{
+    size_t i = 0;
+    while (i < n) {
+        unsigned c = s[i], len;
+        uint32_t cp;
+        if (c < 0x80) { i++; continue; }
+        if (c >= 0xC2 && c <= 0xDF) { len = 2; cp = c & 0x1F; }
+        else if (c >= 0xE0 && c <= 0xEF) { len = 3; cp = c & 0x0F; }
+        else if (c >= 0xF0 && c <= 0xF4) { len = 4; cp = c & 0x07; }
+        else return i;
+        if (i + len > n) return i;
+        for (unsigned k = 1; k < len; k++) {
+            if ((s[i + k] & 0xC0) != 0x80) return i;
+            cp = (cp << 6) | (s[i + k] & 0x3F);
+        }
+        if ((len == 3 && cp < 0x800) || (len == 4 && (cp < 0x10000 || cp > 0x10FFFF)) || (cp >= 0xD800 && cp <= 0xDFFF))
+            return i;
+        i += len;
+    }
+    return n;
+}
+
+static void test_utf8_against_reference(void **state)
+{
+    static const unsigned char tails[] = {0x00, 0x41, 0x7F, 0x80, 0x8F, 0x90, 0x9F, 0xA0, 0xBF, 0xC0, 0xC2, 0xF5, 0xFF};
+    unsigned char buf[32];
+    size_t checked = 0;
+    for (unsigned lead = 0x80; lead <= 0xFF; lead++)
+        for (unsigned second = 0; second <= 0xFF; second++)
+            for (size_t t3 = 0; t3 < sizeof tails; t3++)
+                for (size_t t4 = 0; t4 < sizeof tails; t4 += (lead >= 0xF0 ? 1 : sizeof tails))
+                    for (size_t pre = 0; pre < 10; pre += (second & 7) == 0 ? 1 : 9) {
+                        size_t n = 0;
+                        for (size_t k = 0; k < pre; k++) buf[n++] = 'a';
+                        buf[n++] = (unsigned char)lead;
+                        buf[n++] = (unsigned char)second;
+                        buf[n++] = tails[t3];
+                        buf[n++] = tails[t4];
+                        for (size_t k = 0; k < 9; k++) buf[n++] = 'z';
+                        for (size_t cut = pre;; cut = cut < pre + 4 ? cut + 1 : n) {
+                            assert_int_equal(nb_utf8_valid_prefix((const char *)buf, cut), ref_utf8_valid_prefix(buf, cut));
+                            checked++;
+                            if (cut == n) break;
+                        }
+                    }
+    assert_true(checked > 100000);
+}
+
 static void test_redact(void **state)
 {
     nb_log_add_secret("hunter2secret");
@@ -91,6 +143,7 @@ int main(void)
         cmocka_unit_test(test_error_prefix),   cmocka_unit_test(test_arena),
         cmocka_unit_test(test_buf_json_string), cmocka_unit_test(test_durations_sizes),
         cmocka_unit_test(test_nearest_and_utf8), cmocka_unit_test(test_redact),
+        cmocka_unit_test(test_utf8_against_reference),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

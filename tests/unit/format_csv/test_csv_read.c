@@ -426,6 +426,122 @@ static void test_locations_on_mismatch(void **state)
     nb_schema_release(s);
 }
 
+/* Decode text as one chunk into a batch of schema s, with or without the column-at-a-time path. */
+static struct nb_batch *decode_one(struct nb_schema *s, const char *text, size_t rows_hint, bool columnar,
+                                   struct collect_sink *sink, nb_status *st)
+{
+    struct nb_batch *b = nb_batch_create(s, 0);
+    struct nb_csv_chunk ch = {text, strlen(text), "c.csv", "c", 7, 100, rows_hint};
+    struct nb_error err = {0};
+    bool was = nb_csv_columnar(columnar);
+    *st = nb_csv_decode(&D, &ch, b, &sink->base, &err);
+    nb_csv_columnar(was);
+    return b;
+}
+
+/* Everything a writer can see of two batches is the same. */
+static void assert_same_batch(const struct nb_batch *a, const struct nb_batch *b)
+{
+    assert_int_equal(a->n_rows, b->n_rows);
+    assert_int_equal(a->bad_records, b->bad_records);
+    assert_int_equal(a->locs == NULL, b->locs == NULL);
+    for (size_t r = 0; a->locs && r < a->n_rows; r++) {
+        assert_int_equal(a->locs[r].line, b->locs[r].line);
+        assert_int_equal(a->locs[r].offset, b->locs[r].offset);
+    }
+    for (size_t c = 0; c < a->schema->n_fields; c++) {
+        const struct nb_column *x = &a->cols[c], *y = &b->cols[c];
+        assert_int_equal(x->len, a->n_rows);
+        assert_int_equal(y->len, b->n_rows);
+        assert_int_equal(x->null_count, y->null_count);
+        assert_int_equal(x->mismatch_count, y->mismatch_count);
+        assert_int_equal(x->plain_numbers, y->plain_numbers);
+        size_t nulls = 0;
+        for (size_t r = 0; r < a->n_rows; r++) {
+            assert_int_equal(nb_column_is_null(x, r), nb_column_is_null(y, r));
+            assert_int_equal(nb_column_is_mismatch(x, r), nb_column_is_mismatch(y, r));
+            nulls += nb_column_is_null(x, r);
+            size_t lx, ly;
+            const char *tx = nb_column_text(x, r, &lx), *ty = nb_column_text(y, r, &ly);
+            assert_int_equal(lx, ly);
+            if (lx) assert_memory_equal(tx, ty, lx);
+        }
+        assert_int_equal(nulls, x->null_count);
+    }
+}
+
+/* The column-at-a-time path gives the record walk's batch, and irregular chunks (ragged rows,
+ * blank lines, bad quoting, invalid UTF-8, a quote left open) go back to the walk, which reports
+ * them exactly as before. */
+static void test_columnar_matches_record_walk(void **state)
+{
+    (void)state;
+    static const char *texts[] = {
+        "1,ann,2.5,true,2024-01-02T03:04:05Z\n2,bob,-0.25,false,2024-12-31T23:59:59Z\n",
+        "1,ann,2.5,true,2024-01-02T03:04:05Z\r\n2,,,,\r\n3,\"c, d\",1e5,TRUE,\"\"\r\n",
+        "1,\"say \"\"hi\"\"\",3,t,x\n2,\"multi\nline\",4,f,y\n3,\"\",,,\n",
+        "1,a,2,true,x\n2,b,3,false,y",                 /* no final LF */
+        "1,a,2,true,x\n2,b,3,false,\n",                 /* empty last field */
+        "1,a,2,true,x\n2,b,3,false,",                   /* ... without LF */
+        "1,a,2,true,x\r\n2,b,3,false,\r",               /* CR at the very end */
+        "1,a,2,true,x\n\n2,b,3,false,y\n",              /* blank line: the walk */
+        "1,a,2,true,x\n2,b,3\n3,c,4,true,z\n",          /* too few fields */
+        "1,a,2,true,x,extra\n2,b,3,true,y\n",           /* too many */
+        "1,\"a\"b,2,true,x\n2,b,3,true,y\n",            /* text after a closing quote */
+        "1,\"a\"\"b,2,true,x\n",                       /* a quote left open */
+        "1,\"a\"x\"b\",2,true,x\n2,b,3,true,y\n",       /* an undoubled quote inside */
+        "1,caf\xc3\xa9,2,true,x\n2,b\xff,3,true,y\n",   /* invalid UTF-8 in row 2 */
+        "N/A,a,oops,maybe,2024-02-30T00:00:00Z\n2,b,3,true,y\n",
+        "9223372036854775808,a,1.0000000000000001,yes,2024-01-02 03:04:05\n",
+        "-0,a,007,true,x\n00,b,.5,false,y\n-,c,5.,true,z\n",
+        "1,pad-pad-pad-pad-pad-pad-pad-pad-pad-pad-pad-pad-pad,2,true,2024-01-02T03:04:05\n",
+    };
+    struct nb_schema *s = nb_schema_create();
+    const char *names[] = {"i", "t", "f", "b", "ts"};
+    enum nb_type_id ids[] = {NB_TYPE_INT64, NB_TYPE_STRING, NB_TYPE_FLOAT64, NB_TYPE_BOOL, NB_TYPE_TIMESTAMP};
+    for (size_t i = 0; i < 5; i++) nb_schema_add(s, names[i], nb_type_make(ids[i]), true);
+    for (size_t t = 0; t < sizeof texts / sizeof *texts; t++)
+        for (size_t hint = 1; hint <= 4; hint++) {
+            struct collect_sink sa, sb;
+            collect_sink_init(&sa);
+            collect_sink_init(&sb);
+            nb_status st_a, st_b;
+            struct nb_batch *a = decode_one(s, texts[t], hint, true, &sa, &st_a);
+            struct nb_batch *b = decode_one(s, texts[t], hint, false, &sb, &st_b);
+            assert_int_equal(st_a, st_b);
+            assert_int_equal(sa.count, sb.count);
+            assert_string_equal(sa.log.data ? sa.log.data : "", sb.log.data ? sb.log.data : "");
+            if (st_a == NB_OK) assert_same_batch(a, b);
+            nb_batch_destroy(a);
+            nb_batch_destroy(b);
+            collect_sink_cleanup(&sa);
+            collect_sink_cleanup(&sb);
+        }
+    /* A long chunk: every column's buffer grows several times on the way. */
+    struct nb_buf text;
+    nb_buf_init(&text);
+    for (int r = 0; r < 5000; r++)
+        nb_buf_printf(&text, r % 7 ? "%d,name%d,%d.%02d,%s,2024-0%d-1%dT0%d:00:00Z\n"
+                                   : "%d,\"q,\"\"x%d\"\"\",%d.%02d,%s,2024-0%d-1%dT0%d:00:00Z\n",
+                      r - 2500, r * 7919, r % 100, r % 13, r % 3 ? "true" : "false", 1 + r % 9, r % 10, r % 10);
+    struct collect_sink sa, sb;
+    collect_sink_init(&sa);
+    collect_sink_init(&sb);
+    nb_status st_a, st_b;
+    struct nb_batch *a = decode_one(s, text.data, 5000, true, &sa, &st_a);
+    struct nb_batch *b = decode_one(s, text.data, 5000, false, &sb, &st_b);
+    assert_int_equal(st_a, NB_OK);
+    assert_int_equal(st_b, NB_OK);
+    assert_int_equal(a->n_rows, 5000);
+    assert_same_batch(a, b);
+    nb_batch_destroy(a);
+    nb_batch_destroy(b);
+    collect_sink_cleanup(&sa);
+    collect_sink_cleanup(&sb);
+    nb_buf_cleanup(&text);
+    nb_schema_release(s);
+}
+
 /* The decoder's fast type checks answer exactly as nb_value_fits. */
 static void test_fast_fits_agree(void **state)
 {
@@ -554,6 +670,7 @@ int main(void)
         cmocka_unit_test(test_fast_fits_dates_agree),
         cmocka_unit_test(test_plain_numbers),
         cmocka_unit_test_setup_teardown(test_locations_on_mismatch, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_columnar_matches_record_walk, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
