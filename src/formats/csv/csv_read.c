@@ -824,7 +824,7 @@ static bool columnar_reserve(struct nb_column *col, const uint32_t *ends, size_t
  * False when a field is badly quoted (the record walk then reports it). */
 static inline __attribute__((always_inline)) bool columnar_column(struct dec *x, struct nb_column *col,
                                                                   const uint32_t *ends, size_t ncols, size_t rows,
-                                                                  bool last)
+                                                                  bool last, struct nb_type type, bool check)
 {
     if (!columnar_reserve(col, ends, ncols, rows, x->len)) return true;   /* nb_batch_check reports it */
     const char *buf = x->data;
@@ -835,6 +835,7 @@ static inline __attribute__((always_inline)) bool columnar_column(struct dec *x,
     size_t dlen = col->data_len, dcap = col->data_cap, nulls = 0;
     uint32_t *offsets = col->offsets;
     uint8_t *valid = col->validity;
+    bool plain = col->plain_numbers;
     const uint32_t *e = ends;
     for (size_t r0 = 0; r0 < rows; r0 += 8) {
         size_t group = rows - r0 < 8 ? rows - r0 : 8;
@@ -853,7 +854,8 @@ static inline __attribute__((always_inline)) bool columnar_column(struct dec *x,
                     data = col->data;
                     dcap = col->data_cap;
                 }
-                if (n <= 32 && (ptrdiff_t)start < wide_end) {
+                bool wide = (ptrdiff_t)start < wide_end;
+                if (n <= 32 && wide) {
                     memcpy(data + dlen, p, 16);
                     memcpy(data + dlen + 16, p + 16, 16);
                 } else {
@@ -861,6 +863,17 @@ static inline __attribute__((always_inline)) bool columnar_column(struct dec *x,
                 }
                 dlen += n;
                 vbyte |= 1u << k;
+                /* The type check while the value is at hand (check_column's job on the other path). */
+                if (check) {
+                    enum fit f = fit_kind(type, p, n, wide);
+                    if (f != FIT_PLAIN_NUMBER) {
+                        plain = false;
+                        if (f == FIT_NO) {
+                            col->len = r0 + k + 1;
+                            nb_column_mark_mismatch_at(col, r0 + k);
+                        }
+                    }
+                }
             } else {
                 /* Quoted: the record walk's own field code appends it (and sets its bit). */
                 size_t r = r0 + k;
@@ -871,6 +884,14 @@ static inline __attribute__((always_inline)) bool columnar_column(struct dec *x,
                 nulls = 0;
                 dec_field_slow(x, col, start, end);
                 if (x->bad != BAD_NONE || col->oom) return x->bad == BAD_NONE;
+                if (check && nb_bit_get(col->validity, r)) {
+                    uint32_t a = offsets[r];
+                    enum fit f = fit_kind(type, col->data + a, col->data_len - a, a + 16 <= col->data_cap);
+                    if (f != FIT_PLAIN_NUMBER) {
+                        plain = false;
+                        if (f == FIT_NO) nb_column_mark_mismatch_at(col, r);
+                    }
+                }
                 data = col->data;
                 dlen = col->data_len;
                 dcap = col->data_cap;
@@ -883,7 +904,24 @@ static inline __attribute__((always_inline)) bool columnar_column(struct dec *x,
     col->len = rows;
     col->data_len = dlen;
     col->null_count += nulls;
+    col->plain_numbers = plain;
     return true;
+}
+
+/* columnar_column with the check for the column's type made a constant (as check_column does). */
+static bool columnar_column_of(struct dec *x, size_t c, const uint32_t *ends, size_t ncols, size_t rows)
+{
+    struct nb_column *col = &x->cols[c];
+    struct nb_type t = col->type;
+    bool last = c + 1 == ncols;
+    if (!x->check[c]) return columnar_column(x, col, ends + c, ncols, rows, last, t, false);
+    switch (t.id) {
+    case NB_TYPE_INT64: t.id = NB_TYPE_INT64; return columnar_column(x, col, ends + c, ncols, rows, last, t, true);
+    case NB_TYPE_FLOAT64: t.id = NB_TYPE_FLOAT64; return columnar_column(x, col, ends + c, ncols, rows, last, t, true);
+    case NB_TYPE_TIMESTAMP: t.id = NB_TYPE_TIMESTAMP; return columnar_column(x, col, ends + c, ncols, rows, last, t, true);
+    case NB_TYPE_BOOL: t.id = NB_TYPE_BOOL; return columnar_column(x, col, ends + c, ncols, rows, last, t, true);
+    default: return columnar_column(x, col, ends + c, ncols, rows, last, t, true);
+    }
 }
 
 /* Decode the chunk column by column; false (and the batch as it was, empty) when it is not
@@ -916,14 +954,15 @@ static bool decode_columnar(struct dec *x)
         uint32_t e = ends[r * ncols + ncols - 1];
         if (e != n && buf[e] != '\n') ok = false;
     }
-    for (size_t c = 0; ok && c + 1 < ncols; c++) ok = columnar_column(x, &x->cols[c], ends + c, ncols, rows, false);
-    if (ok) ok = columnar_column(x, &x->cols[ncols - 1], ends + ncols - 1, ncols, rows, true);
+    for (size_t c = 0; ok && c < ncols; c++) ok = columnar_column_of(x, c, ends, ncols, rows);
     if (ok) {
         b->n_rows = rows;
         const uint32_t *e = ends;
         for (size_t r = 0; r < rows && r < x->locs_cap; r++, e += ncols) b->locs[r].offset = (uint32_t)(e[-1] + 1);
     } else {
         nb_batch_truncate(b, 0);
+        for (size_t c = 0; c < ncols; c++)
+            b->cols[c].plain_numbers = b->cols[c].type.id == NB_TYPE_INT64 || b->cols[c].type.id == NB_TYPE_FLOAT64;
         x->bad = BAD_NONE;
         x->bad_pos = 0;
     }
@@ -973,7 +1012,7 @@ nb_status nb_csv_decode(const struct nb_csv_dialect *d, const struct nb_csv_chun
         !d->comment[0] && !d->n_null_values && !(d->quote && d->escape && d->escape != d->quote) && d->delimiter != '\n' && d->delimiter != '\r' &&
         atomic_load_explicit(&columnar_on, memory_order_relaxed) &&
         decode_columnar(&x))
-        goto typed;
+        goto checked;   /* the columns were type-checked on the way */
 
     const char *buf = c->data;
     size_t n = c->len, pos = 0, field_start = 0;
@@ -1044,9 +1083,9 @@ nb_status nb_csv_decode(const struct nb_csv_dialect *d, const struct nb_csv_chun
         dec_field(&x, field_start, end);
         if ((st = dec_record(&x, end, n, err)) != NB_OK) goto out;
     }
-typed:
     for (size_t i = 0; i < x.ncols; i++)
         if (x.check[i]) check_column(&b->cols[i], first_row);
+checked:
     st = nb_batch_check(b, err);
     if (st == NB_OK && x.locs_cap) finish_locs(&x);
 out:
