@@ -109,14 +109,15 @@ static inline bool is_comment(const struct nb_csv_dialect *d, const char *p, siz
     return avail >= cl && memcmp(p, d->comment, cl) == 0;
 }
 
-/* Bit count without -mpopcnt: the builtin would call libgcc's table routine, once per record. */
-static inline uint64_t pop64(uint64_t x)
-{
-    x -= (x >> 1) & 0x5555555555555555ull;
-    x = (x & 0x3333333333333333ull) + ((x >> 2) & 0x3333333333333333ull);
-    x = (x + (x >> 4)) & 0x0f0f0f0f0f0f0f0full;
-    return (x * 0x0101010101010101ull) >> 56;
-}
+/* Bit counts. The build targets baseline x86-64, which has no POPCNT instruction; the two loops
+ * that count bits per 64-byte block (record scan and field index) are compiled twice, and the
+ * loader picks the POPCNT copy on every CPU made since 2008 (the other calls libgcc's routine). */
+static inline uint64_t pop64(uint64_t x) { return (uint64_t)__builtin_popcountll(x); }
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__) && !defined(__SANITIZE_ADDRESS__)
+#define NB_POPCNT_CLONES __attribute__((target_clones("popcnt", "default")))
+#else
+#define NB_POPCNT_CLONES
+#endif
 
 static uint64_t count_lf(const char *p, size_t n)
 {
@@ -157,7 +158,7 @@ static void line_col_of(const char *buf, size_t pos, uint64_t first_line, uint64
     *col = pos - line_start + 1;
 }
 
-nb_status nb_csv_scan_records(const struct nb_csv_dialect *d, const char *buf, size_t n, bool eof,
+NB_POPCNT_CLONES nb_status nb_csv_scan_records(const struct nb_csv_dialect *d, const char *buf, size_t n, bool eof,
                               size_t max_records, struct nb_csv_scan *out, const char *where,
                               uint64_t first_line, struct nb_error *err)
 {
@@ -772,7 +773,7 @@ bool nb_csv_columnar(bool on) { return atomic_exchange(&columnar_on, on); }
 /* Positions of the structural bytes of buf[0, n) into idx (room for max + 64); the number of
  * them, or SIZE_MAX when there are more than max, the chunk ends inside quotes, or some LF is not
  * where a regular chunk would have it. `lfs`: how many of them are LFs. */
-static size_t index_structurals(struct dec *x, uint32_t *idx, size_t max, size_t *lfs)
+NB_POPCNT_CLONES static size_t index_structurals(struct dec *x, uint32_t *idx, size_t max, size_t *lfs)
 {
     const struct nb_csv_dialect *d = x->d;
     const char *buf = x->data;
@@ -793,7 +794,7 @@ static size_t index_structurals(struct dec *x, uint32_t *idx, size_t max, size_t
         for (size_t i = 0; i < blocks; i++, pos += 64) {
             uint64_t lf = run_m[i].lf & ~run_inq[i];
             uint64_t s = (run_m[i].delim & ~run_inq[i]) | lf;
-            if (lf) nlf += pop64(lf);
+            nlf += pop64(lf);
             while (s) {
                 idx[k++] = (uint32_t)(pos + (unsigned)__builtin_ctzll(s));
                 s &= s - 1;
@@ -839,7 +840,7 @@ static inline __attribute__((always_inline)) bool columnar_column(struct dec *x,
     const uint32_t *e = ends;
     for (size_t r0 = 0; r0 < rows; r0 += 8) {
         size_t group = rows - r0 < 8 ? rows - r0 : 8;
-        unsigned vbyte = 0;
+        unsigned vbyte = (1u << group) - 1;   /* present unless found empty */
         for (size_t k = 0; k < group; k++, e += ncols) {
             uint32_t start = e[-1] + 1, end = e[0];
             if (last && end > start && buf[end - 1] == '\r') end--;
@@ -847,6 +848,7 @@ static inline __attribute__((always_inline)) bool columnar_column(struct dec *x,
             const char *p = buf + start;
             if (n == 0) {
                 nulls++;
+                vbyte &= ~(1u << k);
             } else if (p[0] != quote) {
                 if (dcap - dlen < n + 32) {
                     col->data_len = dlen;
@@ -862,7 +864,6 @@ static inline __attribute__((always_inline)) bool columnar_column(struct dec *x,
                     nb_copy_short(data + dlen, p, n);
                 }
                 dlen += n;
-                vbyte |= 1u << k;
                 /* The type check while the value is at hand (check_column's job on the other path). */
                 if (check) {
                     enum fit f = fit_kind(type, p, n, wide);
@@ -875,7 +876,7 @@ static inline __attribute__((always_inline)) bool columnar_column(struct dec *x,
                     }
                 }
             } else {
-                /* Quoted: the record walk's own field code appends it (and sets its bit). */
+                /* Quoted: the record walk's own field code appends it (and sets or clears its bit). */
                 size_t r = r0 + k;
                 valid[r >> 3] = (uint8_t)vbyte;
                 col->len = r;
@@ -895,7 +896,7 @@ static inline __attribute__((always_inline)) bool columnar_column(struct dec *x,
                 data = col->data;
                 dlen = col->data_len;
                 dcap = col->data_cap;
-                vbyte = valid[r >> 3];
+                vbyte = valid[r >> 3] | (((1u << group) - 1) & ~((2u << k) - 1));
             }
             offsets[r0 + k + 1] = (uint32_t)dlen;
         }
@@ -908,19 +909,21 @@ static inline __attribute__((always_inline)) bool columnar_column(struct dec *x,
     return true;
 }
 
-/* columnar_column with the check for the column's type made a constant (as check_column does). */
+/* columnar_column with the column's type made a constant (as check_column does), and whether it is
+ * the record's last (the only one that may end in a CR); the last column takes the general check. */
 static bool columnar_column_of(struct dec *x, size_t c, const uint32_t *ends, size_t ncols, size_t rows)
 {
     struct nb_column *col = &x->cols[c];
     struct nb_type t = col->type;
-    bool last = c + 1 == ncols;
-    if (!x->check[c]) return columnar_column(x, col, ends + c, ncols, rows, last, t, false);
+    const uint32_t *e = ends + c;
+    if (c + 1 == ncols) return columnar_column(x, col, e, ncols, rows, true, t, x->check[c]);
+    if (!x->check[c]) return columnar_column(x, col, e, ncols, rows, false, t, false);
     switch (t.id) {
-    case NB_TYPE_INT64: t.id = NB_TYPE_INT64; return columnar_column(x, col, ends + c, ncols, rows, last, t, true);
-    case NB_TYPE_FLOAT64: t.id = NB_TYPE_FLOAT64; return columnar_column(x, col, ends + c, ncols, rows, last, t, true);
-    case NB_TYPE_TIMESTAMP: t.id = NB_TYPE_TIMESTAMP; return columnar_column(x, col, ends + c, ncols, rows, last, t, true);
-    case NB_TYPE_BOOL: t.id = NB_TYPE_BOOL; return columnar_column(x, col, ends + c, ncols, rows, last, t, true);
-    default: return columnar_column(x, col, ends + c, ncols, rows, last, t, true);
+    case NB_TYPE_INT64: t.id = NB_TYPE_INT64; return columnar_column(x, col, e, ncols, rows, false, t, true);
+    case NB_TYPE_FLOAT64: t.id = NB_TYPE_FLOAT64; return columnar_column(x, col, e, ncols, rows, false, t, true);
+    case NB_TYPE_TIMESTAMP: t.id = NB_TYPE_TIMESTAMP; return columnar_column(x, col, e, ncols, rows, false, t, true);
+    case NB_TYPE_BOOL: t.id = NB_TYPE_BOOL; return columnar_column(x, col, e, ncols, rows, false, t, true);
+    default: return columnar_column(x, col, e, ncols, rows, false, t, true);
     }
 }
 
