@@ -7,6 +7,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
+
 nb_status nb_parse_duration_ms(const char *s, uint64_t *out_ms, struct nb_error *err)
 {
     const char *p = s;
@@ -123,14 +127,15 @@ const char *nb_nearest(const char *word, const char *const *candidates, size_t n
     return best;
 }
 
-size_t nb_utf8_valid_prefix(const char *str, size_t n)
+/* Scalar validation of s[i, n) until the first invalid byte, or until a sequence ends at or after
+ * `upto` (the caller's vector loop takes over from there); *at gets where it stopped. False: s[*at]
+ * starts an invalid sequence. */
+static bool utf8_scalar(const unsigned char *s, size_t n, size_t i, size_t upto, size_t *at)
 {
-    const unsigned char *s = (const unsigned char *)str;
-    size_t i = 0;
-    while (i < n) {
+    while (i < n && i < upto) {
         /* ASCII fast path, 8 bytes at a time; in a word with a high bit, the ASCII bytes before
          * it are skipped at once (text in most languages mixes ASCII and multi-byte letters). */
-        while (i + 8 <= n) {
+        while (i + 8 <= n && i < upto) {
             uint64_t w;
             memcpy(&w, s + i, 8);
             uint64_t high = w & 0x8080808080808080ull;
@@ -140,7 +145,7 @@ size_t nb_utf8_valid_prefix(const char *str, size_t n)
 #endif
             break;
         }
-        if (i >= n) break;
+        if (i >= n || i >= upto) break;
         unsigned char c = s[i];
         if (c < 0x80) { i++; continue; }
         /* One multi-byte sequence, by the table of well-formed sequences (Unicode 15, table 3-7):
@@ -151,13 +156,53 @@ size_t nb_utf8_valid_prefix(const char *str, size_t n)
         if (c >= 0xC2 && c <= 0xDF) len = 2;
         else if (c >= 0xE0 && c <= 0xEF) { len = 3; if (c == 0xE0) lo = 0xA0; else if (c == 0xED) hi = 0x9F; }
         else if (c >= 0xF0 && c <= 0xF4) { len = 4; if (c == 0xF0) lo = 0x90; else if (c == 0xF4) hi = 0x8F; }
-        else return i;
-        if (len > n - i || s[i + 1] < lo || s[i + 1] > hi) return i;
-        if (len >= 3 && (s[i + 2] & 0xC0) != 0x80) return i;
-        if (len == 4 && (s[i + 3] & 0xC0) != 0x80) return i;
+        else break;
+        if (len > n - i || s[i + 1] < lo || s[i + 1] > hi) break;
+        if (len >= 3 && (s[i + 2] & 0xC0) != 0x80) break;
+        if (len == 4 && (s[i + 3] & 0xC0) != 0x80) break;
         i += len;
     }
-    return n;
+    *at = i < n ? i : n;
+    return i >= n || i >= upto;
+}
+
+size_t nb_utf8_valid_prefix(const char *str, size_t n)
+{
+    const unsigned char *s = (const unsigned char *)str;
+    size_t i = 0;
+#if defined(__SSE2__)
+    /* 16 bytes at a time while they hold only ASCII and two-byte sequences (Latin, Greek,
+     * Cyrillic, Hebrew, Arabic text): there every continuation byte (80-BF) follows a lead byte
+     * C2-DF and every such lead is followed by one, which two masks compare at once. `carry`: the
+     * previous 16 bytes ended with a lead. Three- and four-byte leads, C0/C1/F5-FF, or a mismatch
+     * take the scalar path over those bytes (from the sequence boundary), which finds the error
+     * exactly or hands back at the next boundary past them. */
+    unsigned carry = 0;
+    while (i + 16 <= n) {
+        __m128i v = _mm_loadu_si128((const __m128i *)(const void *)(s + i));
+        unsigned high = (unsigned)_mm_movemask_epi8(v);
+        if (!(high | carry)) { i += 16; continue; }
+        /* As signed bytes: 80-BF are -128..-65, C0-DF -64..-33, E0-FF -32..-1. */
+        unsigned cont = (unsigned)_mm_movemask_epi8(_mm_cmplt_epi8(v, _mm_set1_epi8(-64)));
+        unsigned above = (unsigned)_mm_movemask_epi8(_mm_cmpgt_epi8(v, _mm_set1_epi8(-33))) & high;
+        unsigned c0c1 = (unsigned)_mm_movemask_epi8(_mm_cmpeq_epi8(_mm_and_si128(v, _mm_set1_epi8((char)0xFE)),
+                                                                   _mm_set1_epi8((char)0xC0)));
+        unsigned lead = high & ~cont & ~above;
+        if (!(above | c0c1) && cont == (((lead << 1) | carry) & 0xFFFF)) {
+            carry = lead >> 15;
+            i += 16;
+            continue;
+        }
+        size_t from = carry ? i - 1 : i, at;
+        if (!utf8_scalar(s, n, from, i + 16, &at)) return at;
+        i = at;
+        carry = 0;
+    }
+    if (carry) i--;
+#endif
+    size_t at;
+    utf8_scalar(s, n, i, n, &at);
+    return at;
 }
 
 bool nb_glob_match(const char *pattern, const char *s, bool pathname)

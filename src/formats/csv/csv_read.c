@@ -626,23 +626,6 @@ static inline __attribute__((always_inline)) void dec_field(struct dec *x, size_
     append_field(col, p, n, start + 32 <= x->len);
 }
 
-/* nb_utf8_valid_prefix after skipping the plain ASCII start 16 bytes at a time (most CSV text
- * is ASCII; the validator takes over at the first byte with the high bit set). */
-static size_t utf8_valid_prefix(const char *s, size_t n)
-{
-    size_t i = 0;
-#if defined(__SSE2__)
-    for (; i + 16 <= n; i += 16) {
-        unsigned high = (unsigned)_mm_movemask_epi8(_mm_loadu_si128((const __m128i *)(const void *)(s + i)));
-        if (high) {
-            i += (size_t)__builtin_ctz(high);
-            break;
-        }
-    }
-#endif
-    return i + nb_utf8_valid_prefix(s + i, n - i);
-}
-
 static uint64_t dec_line_at(struct dec *x, size_t pos)
 {
     if (pos < x->counted_upto) {   /* not expected: restart */
@@ -720,7 +703,7 @@ static nb_status dec_record(struct dec *x, size_t end, size_t next, struct nb_er
 done:
     if (x->bad_utf8 < next) {
         size_t rest = x->c->len - next;
-        x->bad_utf8 = next + utf8_valid_prefix(x->c->data + next, rest);
+        x->bad_utf8 = next + nb_utf8_valid_prefix(x->c->data + next, rest);
     }
     x->col = 0;
     x->bad = BAD_NONE;
@@ -1010,7 +993,7 @@ nb_status nb_csv_decode(const struct nb_csv_dialect *d, const struct nb_csv_chun
     /* Text of a column: a first guess for the sample rows; reserve_from_sample sizes it. */
     if (c->expected_rows && x.ncols)
         for (size_t i = 0; i < x.ncols; i++) nb_column_grow_data(&b->cols[i], 4096);
-    x.bad_utf8 = utf8_valid_prefix(c->data, c->len);
+    x.bad_utf8 = nb_utf8_valid_prefix(c->data, c->len);
     if (first_row == 0 && x.expected_rows && x.ncols && x.bad_utf8 == c->len && c->len <= COLUMNAR_MAX_LEN &&
         !d->comment[0] && !d->n_null_values && !(d->quote && d->escape && d->escape != d->quote) && d->delimiter != '\n' && d->delimiter != '\r' &&
         atomic_load_explicit(&columnar_on, memory_order_relaxed) &&
@@ -1033,7 +1016,7 @@ nb_status nb_csv_decode(const struct nb_csv_dialect *d, const struct nb_csv_chun
             const char *lf = memchr(buf + pos, '\n', n - pos);
             pos = lf ? (size_t)(lf - buf) + 1 : n;
             x.rec_start = field_start = pos;
-            if (x.bad_utf8 < pos) x.bad_utf8 = pos + utf8_valid_prefix(buf + pos, n - pos);
+            if (x.bad_utf8 < pos) x.bad_utf8 = pos + nb_utf8_valid_prefix(buf + pos, n - pos);
             walker_reset(&w);
             continue;
         }
@@ -1235,6 +1218,7 @@ nb_status nb_csv_infer(const struct nb_csv_dialect *d, const struct nb_schema *n
                 state = nb_infer_fold(state, fits, !any);
                 any = true;
                 if (fits & NB_FITS_ZONED) zoned = true;
+                if (state == NB_FITS_STRING) break;   /* no later value can make it anything else */
             }
             t = nb_infer_result(state, any, zoned);
         }

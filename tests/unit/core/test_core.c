@@ -78,8 +78,9 @@ static void test_nearest_and_utf8(void **state)
 }
 
 /* The validator against a plain code-point decoder, over every lead byte with every second
- * byte and the interesting third and fourth bytes, each after ASCII prefixes of 0..9 bytes (the
- * word-at-a-time skip lands on the lead at every offset) and followed by ASCII or a cut. */
+ * byte and the interesting third and fourth bytes, each after ASCII prefixes of 0..19 bytes (the
+ * word-at-a-time skip lands on the lead at every offset, and sequences straddle the vector
+ * path's 16-byte blocks) and followed by ASCII or a cut; then long mixed texts. */
 static size_t ref_utf8_valid_prefix(const unsigned char *s, size_t n)
 {
     size_t i = 0;
@@ -112,7 +113,7 @@ static void test_utf8_against_reference(void **state)
         for (unsigned second = 0; second <= 0xFF; second++)
             for (size_t t3 = 0; t3 < sizeof tails; t3++)
                 for (size_t t4 = 0; t4 < sizeof tails; t4 += (lead >= 0xF0 ? 1 : sizeof tails))
-                    for (size_t pre = 0; pre < 10; pre += (second & 7) == 0 ? 1 : 9) {
+                    for (size_t pre = 0; pre < 20; pre += (second & 7) == 0 ? 1 : 7) {
                         size_t n = 0;
                         for (size_t k = 0; k < pre; k++) buf[n++] = 'a';
                         buf[n++] = (unsigned char)lead;
@@ -127,6 +128,24 @@ static void test_utf8_against_reference(void **state)
                         }
                     }
     assert_true(checked > 100000);
+    /* Long texts of random letters from every class, some broken: every prefix length of each. */
+    static const char *pieces[] = {"a", "bc", "\xc3\xa9", "\xce\xa3", "\xe6\x97\xa5", "\xf0\x9f\x9a\x80", "\xed\x9f\xbf",
+                                   "\xc3", "\xe0\x80\x80", "\xed\xa0\x80", "\xf4\x90\x80\x80", "\x80", "\xff", "0123456789abcdef"};
+    unsigned seed = 7;
+    for (int t = 0; t < 3000; t++) {
+        char text[200];
+        size_t n = 0;
+        while (n < 150) {
+            seed = seed * 1103515245u + 12345u;
+            size_t k = (seed >> 16) % (sizeof pieces / sizeof *pieces);
+            if (k >= 7 && k <= 12 && (seed >> 8) % 8) k = (seed >> 20) % 7;   /* mostly valid */
+            size_t len = strlen(pieces[k]);
+            memcpy(text + n, pieces[k], len);
+            n += len;
+        }
+        for (size_t cut = 0; cut <= n; cut++)
+            assert_int_equal(nb_utf8_valid_prefix(text, cut), ref_utf8_valid_prefix((const unsigned char *)text, cut));
+    }
 }
 
 static void test_redact(void **state)
