@@ -14,6 +14,9 @@
 
 #define PARTIAL_SUFFIX ".nebula-partial"
 #define FILE_BUF_SIZE (1u << 20)
+/* A write at least this large goes straight to the kernel (after what is buffered): copying it
+ * into the buffer first would cost more than the system call it saves. */
+#define DIRECT_WRITE (FILE_BUF_SIZE / 8)
 /* Written bytes are handed to the disk every this many bytes (see start_writeback). */
 #define WRITEBACK_STEP ((uint64_t)8 << 20)
 
@@ -68,10 +71,10 @@ static nb_status file_write(struct nb_ostream *s, const void *p, size_t n, struc
         return nb_error_set(err, NB_ERR_INTERNAL, "%s: write after the file was finished or aborted", f->path);
     if (n == 0) return NB_OK;
     nb_status st;
-    if (f->len + n > FILE_BUF_SIZE) {
+    if (f->len + n > FILE_BUF_SIZE || n >= DIRECT_WRITE) {
         if ((st = flush_buf(f, err)) != NB_OK) return st;
     }
-    if (n >= FILE_BUF_SIZE) {
+    if (n >= DIRECT_WRITE) {
         if ((st = nb_write_all(f->fd, p, n, f->partial, err)) != NB_OK) return st;
         f->file_len += n;
         start_writeback(f);
