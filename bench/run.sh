@@ -55,8 +55,12 @@ measure() {
   "${@}" > "$OUT/inner.txt" 2>"$OUT/err.txt" || { echo "FAILED"; cat "$OUT/err.txt" >&2; return 0; }
   for ((r = 0; r < runs; r++)); do
     clear_outputs
+    local t0 t1
+    t0=$(date +%s%N)
     /usr/bin/time -f "%e %M" -o "$OUT/time.txt" "${@}" > "$OUT/inner.txt" 2>"$OUT/err.txt" || { echo "FAILED"; return 0; }
-    read -r w m < "$OUT/time.txt"
+    t1=$(date +%s%N)
+    read -r _ m < "$OUT/time.txt"
+    w=$(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.3f", (b - a) / 1e9 }')   # GNU time rounds to 10 ms
     walls+=("$w"); rss+=("$m"); inner+=("$(tail -1 "$OUT/inner.txt" 2>/dev/null | grep -Eo '^[0-9.]+$' || echo "$w")")
   done
   median() { printf '%s\n' "$@" | sort -g | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
@@ -83,6 +87,7 @@ row() {   # row case rows tool wall rss_kb input_bytes ratio
   printf '| %s | %s | %s | %s | %s | %s | %s | %s | %s |\n' "$1" "$2" "$3" "$4" "$rps" "$mbs" "$mib" "$bpr" "$7" | tee -a "$results"
 }
 
+declare -A NEB_WALL NEB_MBS NEB_RSS DUCK_RATIO WORKERS_WALL   # by "case|rows", for the targets summary
 run_case() {   # run_case name shape rows informat nebula-dest-type nebula-args duckdb-kind mlr-args
   local name=$1 shape=$2 rows=$3 infmt=$4 dtype=$5 nargs=$6 dkind=$7 margs=$8
   local input; input=$(gen "$shape" "$rows" "$infmt")
@@ -96,10 +101,13 @@ run_case() {   # run_case name shape rows informat nebula-dest-type nebula-args 
   local floor_w floor_r
   read -r floor_w floor_r _ < <(measure bash -c "cat '$input' > '$OUT/floor.out'")
   row "$name" "$rows" "nebula" "$nw" "$nr" "$bytes" "1.00"
+  NEB_WALL["$name|$rows"]=$nw; NEB_MBS["$name|$rows"]=$(awk -v b="$bytes" -v w="$nw" 'BEGIN { printf "%.1f", b / 1e6 / w }')
+  NEB_RSS["$name|$rows"]=$nr
   row "$name" "$rows" "cat (floor)" "$floor_w" "$floor_r" "$bytes" "$(awk -v a="$floor_w" -v b="$nw" 'BEGIN { printf "%.2f", a / b }')"
   if [ "$HAVE_DUCKDB" = 1 ] && [ -n "$dkind" ]; then
     read -r dw dr di < <(measure node "$ROOT/bench/duckdb_copy.mjs" "$input" "$OUT/duck.$ext" "$dkind")
     row "$name" "$rows" "duckdb (COPY $di s)" "$dw" "$dr" "$bytes" "$(awk -v a="$di" -v b="$nw" 'BEGIN { printf "%.2f", a / b }')"
+    DUCK_RATIO["$name|$rows"]=$(awk -v a="$di" -v b="$nw" 'BEGIN { printf "%.2f", a / b }')
   fi
   if [ "$dtype" = parquet ] && [ -s "$OUT/duck.$ext" ]; then
     local ds; ds=$(stat -c %s "$OUT/duck.$ext")
@@ -139,7 +147,27 @@ for w in 1 2; do
   read -r ww wr _ < <(measure "$NEBULA" pipeline csv json --source-path "$input" --dest-path "$OUT/w.out" --format lines \
       --progress never --log-level warn --workers "$w")
   row "csv -> ndjson --workers $w" "$ONE_M" nebula "$ww" "$wr" "$(stat -c %s "$input")" "-"
+  WORKERS_WALL[$w]=$ww
 done
+
+# Issue #3's targets, from the rows above.
+{
+  echo
+  echo "Targets (issue #3), this run:"
+  echo
+  for n in 1000000 10000000; do
+    k="csv -> ndjson|$n"
+    [ -n "${DUCK_RATIO[$k]:-}" ] && echo "- csv -> ndjson, $n rows: $(printf '%.2f' "${DUCK_RATIO[$k]}")x DuckDB's COPY (target: at least 6x)"
+  done
+  r1=${NEB_RSS["csv -> ndjson|1000000"]:-}; r10=${NEB_RSS["csv -> ndjson|10000000"]:-}
+  [ -n "$r1" ] && [ -n "$r10" ] && echo "- peak RSS: $(awk -v k="$r1" 'BEGIN { printf "%.1f", k / 1024 }') MiB at 1M rows, $(awk -v k="$r10" 'BEGIN { printf "%.1f", k / 1024 }') MiB at 10M ($(awk -v a="$r10" -v b="$r1" 'BEGIN { printf "%+.0f%%", (a / b - 1) * 100 }'); target: at most 64 MiB, within 10%)"
+  u=${NEB_MBS["csv -> ndjson|$ONE_M"]:-}
+  for shape in nasty wide; do
+    m=${NEB_MBS["csv -> ndjson ($shape)|$ONE_M"]:-}
+    [ -n "$u" ] && [ -n "$m" ] && echo "- $shape: $m MB/s against users' $u MB/s, $(awk -v a="$u" -v b="$m" 'BEGIN { printf "%.2f", a / b }')x apart (target: within 2x)"
+  done
+  [ -n "${WORKERS_WALL[1]:-}" ] && echo "- --workers 2 against 1: $(awk -v a="${WORKERS_WALL[1]}" -v b="${WORKERS_WALL[2]}" 'BEGIN { printf "%.2f", a / b }')x faster"
+} | tee -a "$results"
 # Databases and object stores (PostgreSQL, MariaDB, S3) beside psql, pg_dump, mariadb and curl.
 if [ "${BENCH_SERVICES:-1}" = 1 ] && [ -x "$ROOT/bench/services.sh" ]; then
   BENCH_RESULTS=$results NEBULA=$NEBULA bash "$ROOT/bench/services.sh" || echo "bench: services section failed" >&2
