@@ -542,6 +542,88 @@ static void test_columnar_matches_record_walk(void **state)
     nb_schema_release(s);
 }
 
+/* Inference skips nb_value_classify for values that fit every type a column still allows; the
+ * types it settles on must be those of folding nb_value_classify over every value, for columns
+ * mixing the shapes where the two could part (zones, big and signed numbers, bad dates). */
+static void test_inference_matches_classify_fold(void **state)
+{
+    (void)state;
+    static const char *pool[] = {"1", "-7", "0", "-0", "007", "123456789012345678", "1234567890123456789",
+                                 "99999999999999999999", "2.5", "-0.25", "1e5", "1.0000000000000001", ".5", "5.",
+                                 "true", "FALSE", "True", "yes", "2024-01-31", "2024-02-30", "2024-02-29", "2023-02-29",
+                                 "2024-01-15T10:00:00", "2024-01-15T10:00:00Z", "2024-01-15 10:00:00",
+                                 "2024-01-31T10:00:00", "2024-01-31T10:00:00Z", "2024-01-31 10:00:00",
+                                 "2024-01-31T10:00:00+02:00", "2024-01-31T10:00:00.123456Z", "2024-01-31T24:00:00",
+                                 "x", "N/A", "12:30:00"};
+    const size_t np = sizeof pool / sizeof *pool;
+    /* Columns that end on each side of a shortcut: a zone seen only on the fast path, on the
+     * slow one, or not at all; numbers leaving int64 or float64 late. */
+    static const char *fixed[][4] = {
+        {"2024-01-15T10:00:00", "2024-01-15T10:00:00Z", "2024-01-15T10:00:00", NULL},
+        {"2024-01-31T10:00:00", "2024-01-31T10:00:00Z", "2024-01-31T10:00:00", NULL},
+        {"2024-01-15T10:00:00", "2024-01-15 10:00:00+02:00", NULL, NULL},
+        {"2024-01-15T10:00:00Z", "2024-01-15T10:00:00", NULL, NULL},
+        {"2024-01-15T10:00:00", "2024-01-15 10:00:00", NULL, NULL},
+        {"1", "2", "1234567890123456789", NULL},
+        {"1", "2", "99999999999999999999", NULL},
+        {"2.5", "1", "1e5", "x"},
+        {"true", "False", "TRUE", NULL},
+        {"2024-02-29", "2023-02-29", NULL, NULL},
+    };
+    for (size_t f = 0; f < sizeof fixed / sizeof *fixed; f++) {
+        struct nb_buf text;
+        nb_buf_init(&text);
+        nb_buf_puts(&text, "c\n");
+        unsigned state_ref = 0;
+        bool any = false, zoned = false;
+        for (size_t r = 0; r < 4 && fixed[f][r]; r++) {
+            nb_buf_printf(&text, "%s\n", fixed[f][r]);
+            unsigned fits = nb_value_classify(fixed[f][r], strlen(fixed[f][r]));
+            state_ref = nb_infer_fold(state_ref, fits, !any);
+            any = true;
+            if (fits & NB_FITS_ZONED) zoned = true;
+        }
+        struct nb_type want = nb_infer_result(state_ref, any, zoned);
+        struct nb_error err = {0};
+        assert_int_equal(rd(text.data, true, NULL, &err), NB_OK);
+        assert_int_equal(R.schema->fields[0].type.id, want.id);
+        assert_int_equal(R.schema->fields[0].type.utc, want.utc);
+        nb_buf_cleanup(&text);
+    }
+    unsigned seed = 3;
+    for (int t = 0; t < 1200; t++) {
+        /* One column: a run of one shape, then (maybe) others. */
+        struct nb_buf text;
+        nb_buf_init(&text);
+        nb_buf_puts(&text, "c\n");
+        size_t rows = 1 + (size_t)(t % 40);
+        unsigned state_ref = 0;
+        bool any = false, zoned = false;
+        seed = seed * 1103515245u + 12345u;
+        size_t base = (seed >> 16) % np;
+        /* Mostly the base shape; the others from its neighbours in the pool (the same family:
+         * numbers, dates or timestamps), now and then from anywhere. */
+        for (size_t r = 0; r < rows; r++) {
+            seed = seed * 1103515245u + 12345u;
+            unsigned pick = (seed >> 16) % 16;
+            size_t k = pick < 10 ? base : pick < 15 ? (base + (seed >> 20) % 5) % np : (seed >> 20) % np;
+            const char *v = pool[k];
+            nb_buf_printf(&text, "%s\n", v);
+            unsigned fits = nb_value_classify(v, strlen(v));
+            state_ref = nb_infer_fold(state_ref, fits, !any);
+            any = true;
+            if (fits & NB_FITS_ZONED) zoned = true;
+        }
+        struct nb_type want = nb_infer_result(state_ref, any, zoned);
+        struct nb_error err = {0};
+        assert_int_equal(rd(text.data, true, NULL, &err), NB_OK);
+        assert_int_equal(R.schema->fields[0].type.id, want.id);
+        assert_int_equal(R.schema->fields[0].type.utc, want.utc);
+        nb_buf_cleanup(&text);
+    }
+    read_result_cleanup(&R);
+}
+
 /* The decoder's fast type checks answer exactly as nb_value_fits. */
 static void test_fast_fits_agree(void **state)
 {
@@ -671,6 +753,7 @@ int main(void)
         cmocka_unit_test(test_plain_numbers),
         cmocka_unit_test_setup_teardown(test_locations_on_mismatch, setup, teardown),
         cmocka_unit_test_setup_teardown(test_columnar_matches_record_walk, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_inference_matches_classify_fold, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
