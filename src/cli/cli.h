@@ -60,6 +60,8 @@ uint64_t nb_cli_peak_rss_bytes(void);
 /* Prometheus /metrics on host:port for the life of a run (metrics_http.c); NULL + err on failure. */
 void *nb_cli_metrics_start(const char *addr, struct nb_error *err);
 void nb_cli_metrics_stop(void *server);
+/* libmicrohttpd is loaded on first use (mhd_lib.c): why it could not be, or NULL. */
+const char *nb_mhd_load_error(void);
 
 /* Signals: SIGINT/SIGTERM set the cancel flag (a second one exits at once). */
 void nb_cli_signals_install(atomic_bool *cancel);

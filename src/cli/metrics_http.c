@@ -54,7 +54,8 @@ void *nb_cli_metrics_start(const char *addr, struct nb_error *err)
     }
     struct MHD_Daemon *d = MHD_start_daemon(MHD_USE_INTERNAL_POLLING_THREAD, (uint16_t)port, NULL, NULL, answer, NULL,
                                             MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&sa, MHD_OPTION_END);
-    if (!d) nb_error_set(err, NB_ERR_CONFIG, "cannot serve metrics on %s (port in use?)", addr);
+    if (!d && nb_mhd_load_error()) nb_error_set(err, NB_ERR_UNSUPPORTED, "metrics: %s", nb_mhd_load_error());
+    else if (!d) nb_error_set(err, NB_ERR_CONFIG, "cannot serve metrics on %s (port in use?)", addr);
     return d;
 }
 

@@ -59,7 +59,11 @@ static void share_unlock(CURL *h, curl_lock_data data, void *ctx)
 nb_status nb_http_client_create(const struct nb_http_options *opt, struct nb_http_client **out, struct nb_error *err)
 {
     pthread_once(&curl_once, curl_init_once);
-    if (curl_init_rc != CURLE_OK) return nb_error_set(err, NB_ERR_INTERNAL, "libcurl initialisation failed");
+    if (curl_init_rc != CURLE_OK) {
+        const char *why = nb_curl_load_error();
+        if (why) return nb_error_set(err, NB_ERR_UNSUPPORTED, "http: %s", why);
+        return nb_error_set(err, NB_ERR_INTERNAL, "libcurl initialisation failed");
+    }
     struct nb_http_client *c = calloc(1, sizeof *c);
     if (!c) return nb_error_set(err, NB_ERR_NOMEM, "out of memory");
     if (opt) c->opt = *opt;

@@ -34,6 +34,8 @@ struct nb_http_options {
 };
 
 struct nb_http_client;
+/* libcurl is loaded on first use (net/curl_lib.c): why it could not be, or NULL. */
+const char *nb_curl_load_error(void);
 nb_status nb_http_client_create(const struct nb_http_options *opt, struct nb_http_client **out, struct nb_error *err);
 void nb_http_client_destroy(struct nb_http_client *c);
 

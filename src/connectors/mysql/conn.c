@@ -285,6 +285,7 @@ static nb_status connect_one(struct my_src *src, size_t i, MYSQL **out, struct n
 {
     struct my_settings *s = &src->set;
     MYSQL *db = mysql_init(NULL);
+    if (!db && nb_mariadb_load_error()) return nb_error_set(err, NB_ERR_UNSUPPORTED, "mysql: %s", nb_mariadb_load_error());
     if (!db) return nb_error_set(err, NB_ERR_NOMEM, "mysql: out of memory");
     unsigned ct = (unsigned)((s->connect_timeout_ms + 999) / 1000), rt = (unsigned)((s->read_timeout_ms + 999) / 1000);
     mysql_optionsv(db, MYSQL_OPT_CONNECT_TIMEOUT, &ct);
@@ -338,7 +339,7 @@ nb_status my_connect(struct my_src *src, MYSQL **out, struct nb_error *err)
             my_query(db, "SET SESSION sql_mode=''", NULL);
             return NB_OK;
         }
-        if (st == NB_ERR_AUTH) { if (err) *err = e; return st; }
+        if (st == NB_ERR_AUTH || st == NB_ERR_UNSUPPORTED) { if (err) *err = e; return st; }   /* every host would say the same */
         if (k == 0) first = e;
         if (src->set.n_hosts > 1) NB_WARN("mysql", "%s; trying the next host", e.message);
     }

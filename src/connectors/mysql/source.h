@@ -107,6 +107,8 @@ nb_status my_settings_load(struct my_settings *s, const struct nb_cfg *cfg, stru
 void my_settings_cleanup(struct my_settings *s);
 /* Connect to the first host that answers, starting at src->host_index. */
 nb_status my_connect(struct my_src *src, MYSQL **out, struct nb_error *err);
+/* libmariadb is loaded on first use (mariadb_lib.c): why it could not be, or NULL. */
+const char *nb_mariadb_load_error(void);
 nb_status my_query(MYSQL *db, const char *sql, struct nb_error *err);
 /* One row, one column as text into out (NULL -> empty, *found false). */
 nb_status my_query_value(MYSQL *db, const char *sql, char *out, size_t cap, bool *found, struct nb_error *err);

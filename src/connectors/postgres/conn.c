@@ -167,6 +167,7 @@ nb_status pg_connect(const struct pg_conninfo *ci, bool replication, PGconn **ou
     keys[n] = NULL; vals[n] = NULL;
     /* expand_dbname=1: the first dbname may be a URL; later keys override what it says. */
     PGconn *c = PQconnectdbParams(keys, vals, 1);
+    if (!c && nb_pq_load_error()) return nb_error_set(err, NB_ERR_UNSUPPORTED, "postgres: %s", nb_pq_load_error());
     if (!c) return nb_error_set(err, NB_ERR_NOMEM, "postgres: out of memory creating a connection");
     PQsetNoticeProcessor(c, on_notice, NULL);
     if (PQstatus(c) != CONNECTION_OK) {

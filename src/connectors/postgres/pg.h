@@ -32,6 +32,8 @@ void pg_conninfo_from_cfg(struct pg_conninfo *ci, const struct nb_cfg *cfg, cons
 /* A connection with DateStyle ISO, TimeZone UTC, IntervalStyle iso_8601, extra_float_digits 3, so
  * every value's text is exact and stable. replication: a replication=database walsender session. */
 nb_status pg_connect(const struct pg_conninfo *ci, bool replication, PGconn **out, struct nb_error *err);
+/* libpq is loaded on first use (pq_lib.c): why it could not be, or NULL. */
+const char *nb_pq_load_error(void);
 /* Run a command that returns no rows (or any rows, discarded). */
 nb_status pg_exec(PGconn *c, const char *sql, const char *what, struct nb_error *err);
 /* Run a query; *out is a PGRES_TUPLES_OK result the caller PQclear()s. */
