@@ -25,7 +25,11 @@ const struct nb_config_key nb_file_source_keys[] = {
     {NULL, 0, NULL, NULL, 0, NULL, NULL},
 };
 
-#define DEFAULT_BLOCK (4u << 20)
+/* Reads go into blocks of this size, and batches point into them. Blocks in use are most of the
+ * reader's memory (the engine's window of batches spans several), and every fresh page costs a
+ * fault (~8 us on a virtual machine): 1 MiB blocks cut a 1M-row run's page faults by a sixth
+ * against 4 MiB ones, with no more read calls than a syscall's cost would notice. */
+#define DEFAULT_BLOCK (1u << 20)
 #define DEFAULT_MAX_RECORD (64u << 20)
 #define MIN_READ (64u << 10)
 
@@ -34,7 +38,9 @@ const struct nb_config_key nb_file_source_keys[] = {
 struct block {
     atomic_int refs;
     size_t cap, len;
-    char data[];
+    char *data;         /* storage below, or `adopted` */
+    char *adopted;      /* a stream's sample buffer, taken over as its first block (freed with it) */
+    char storage[];
 };
 
 #define SPARE_BLOCKS 4
@@ -61,15 +67,33 @@ static struct block *block_new(struct shared *sh, size_t cap)
     }
     if (!b) b = malloc(sizeof *b + cap + 1);
     if (!b) return NULL;
+    b->data = b->storage;
+    b->adopted = NULL;
     atomic_init(&b->refs, 1);
     b->cap = cap;
     b->len = 0;
+    return b;
+}
+/* A block over buf (len bytes used, room for cap), which it frees when let go. */
+static struct block *block_adopt(char *buf, size_t len, size_t cap)
+{
+    struct block *b = malloc(sizeof *b);
+    if (!b) return NULL;
+    b->data = b->adopted = buf;
+    b->cap = cap;
+    b->len = len;
+    atomic_init(&b->refs, 1);
     return b;
 }
 static void block_ref(struct block *b) { atomic_fetch_add(&b->refs, 1); }
 static void block_unref(struct shared *sh, struct block *b)
 {
     if (!b || atomic_fetch_sub(&b->refs, 1) != 1) return;
+    if (b->adopted) {
+        free(b->adopted);
+        free(b);
+        return;
+    }
     for (size_t i = 0; sh && i < SPARE_BLOCKS; i++) {
         struct block *none = NULL;
         if (atomic_compare_exchange_strong(&sh->spare[i], &none, b)) return;
@@ -132,7 +156,7 @@ struct stream {
      * read once and a regular file is not read twice at its start. */
     struct nb_istream *pre_in;
     char *pre_data;
-    size_t pre_len, pre_index;
+    size_t pre_len, pre_cap, pre_index;
     bool pre_eof;
 };
 
@@ -459,18 +483,14 @@ static nb_status open_file(struct nb_file_source *s, struct stream *stm, size_t 
     s->short_read = false;
     s->cur_regular = s->regular[stm->first + idx];
     if (stm->pre_in && stm->pre_index == idx && offset == 0) {
-        /* Continue where the schema sample stopped, with its bytes as the first block. */
-        size_t cap = s->args.block_size;
-        while (cap < stm->pre_len * 2 + MIN_READ) cap *= 2;
-        s->blk = block_new(s->sh, cap);
+        /* Continue where the schema sample stopped: its buffer becomes the first block (no copy,
+         * no fresh pages while the workers wait for their first batch). */
+        s->blk = block_adopt(stm->pre_data, stm->pre_len, stm->pre_cap);
         if (!s->blk) return nb_error_set(err, NB_ERR_NOMEM, "out of memory reading %s", path);
-        if (stm->pre_len) memcpy(s->blk->data, stm->pre_data, stm->pre_len);
-        s->blk->len = stm->pre_len;
         s->in = stm->pre_in;
         s->eof = stm->pre_eof;
         s->short_read = !s->cur_regular;   /* hand over what the sample saw before waiting on a pipe */
         stm->pre_in = NULL;
-        free(stm->pre_data);
         stm->pre_data = NULL;
     } else {
         nb_status st = input_open(s, path, offset, &s->in, err);
@@ -552,6 +572,8 @@ static nb_status schema_from_file(struct nb_file_source *s, struct stream *stm, 
                            header_at == SIZE_MAX ? 0 : skip - header_at, buf.data ? buf.data + skip : "", sc.consumed,
                            &stm->schema, err);
     if (st == NB_OK && *found && !stm->pre_in) {
+        if (!nb_buf_reserve(&buf, 1)) { st = nb_error_set(err, NB_ERR_NOMEM, "out of memory"); goto out; }
+        stm->pre_cap = buf.cap - 1;   /* the byte after the last is the buffer's own */
         stm->pre_data = nb_buf_detach(&buf, &stm->pre_len);
         stm->pre_in = in;
         stm->pre_eof = eof;
