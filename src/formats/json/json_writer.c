@@ -449,6 +449,7 @@ struct col_plan {
     const char *key;           /* {"name": or ,"name": (with NB_JSON_SLACK readable bytes after it) */
     size_t key_len, data_cap;
     enum col_kind kind;
+    bool all_readable16;       /* 16 bytes can be loaded from every value's start (checked once) */
 };
 
 /* Rows of b as objects: array layout joins them with ",\n" (no trailing separator), lines
@@ -470,8 +471,11 @@ static nb_status encode_rows(enum nb_json_layout layout, const struct nb_batch *
     }
     for (size_t f = 0; f < nf; f++) {
         const struct nb_column *c = &b->cols[f];
+        /* Every value starts at or before data_len: with 16 spare bytes after it (the CSV decoder
+         * leaves 32), no value needs its own bounds check before a 16-byte load. */
+        bool all16 = c->repr == NB_REPR_TEXT && c->data && c->data_len + 16 <= c->data_cap;
         plan[f] = (struct col_plan){c->offsets, c->data, c->null_count ? c->validity : NULL, c,
-                                    k.buf.data + k.off[f], k.off[f + 1] - k.off[f], c->data_cap, col_kind_of(c)};
+                                    k.buf.data + k.off[f], k.off[f + 1] - k.off[f], c->data_cap, col_kind_of(c), all16};
     }
     for (size_t g = 0; g < b->n_rows; g += ROW_GROUP) {
         size_t gend = g + ROW_GROUP < b->n_rows ? g + ROW_GROUP : b->n_rows;
@@ -480,7 +484,8 @@ static nb_status encode_rows(enum nb_json_layout layout, const struct nb_batch *
         for (size_t r = g; r < gend; r++) {
             if (layout == NB_JSON_LAYOUT_ARRAY && r > 0) { *o++ = ','; *o++ = '\n'; }
             for (const struct col_plan *cp = plan; cp < plan + nf; cp++) {
-                if (cp->key_len <= 32) memcpy(o, cp->key, 32);
+                if (cp->key_len <= 16) memcpy(o, cp->key, 16);
+                else if (cp->key_len <= 32) memcpy(o, cp->key, 32);
                 else memcpy(o, cp->key, cp->key_len);
                 o += cp->key_len;
                 if (cp->validity && !nb_bit_get(cp->validity, r)) {
@@ -495,7 +500,7 @@ static nb_status encode_rows(enum nb_json_layout layout, const struct nb_batch *
                 uint32_t at = cp->offsets[r];
                 size_t n = cp->offsets[r + 1] - at;
                 const char *t = cp->data + at;
-                bool readable16 = at + 16 <= cp->data_cap;
+                bool readable16 = cp->all_readable16 || at + 16 <= cp->data_cap;
                 if (cp->kind == KIND_RAW) o = put_raw(o, t, n, readable16);
                 else if (cp->kind == KIND_STRING || nb_column_is_mismatch(cp->col, r)) o = put_string_any(o, t, n, readable16);
                 else o = put_text_value(o, cp->col, t, n, readable16);
