@@ -746,16 +746,16 @@ static void finish_locs(struct dec *x)
  *      of value stay the same through the loop, and nothing is decided per field but the field.
  * Anything irregular (a field count off, a bad quote, a blank line) sends the chunk back to the
  * record walk, which knows how to report it; the two give the same batch (the fuzz target
- * fuzz_scanner and test_csv_decode_paths hold them to it). */
+ * fuzz_csv and test_columnar_matches_record_walk hold them to it). */
 #define COLUMNAR_MAX_LEN ((size_t)UINT32_MAX - 64)
 
 static atomic_bool columnar_on = true;
 
 bool nb_csv_columnar(bool on) { return atomic_exchange(&columnar_on, on); }
 
-/* Positions of the structural bytes of buf[0, n) into idx (room for max + 64); the number of
- * them, or SIZE_MAX when there are more than max, the chunk ends inside quotes, or some LF is not
- * where a regular chunk would have it. `lfs`: how many of them are LFs. */
+/* Positions of the structural bytes (delimiters and LFs outside quotes) of the chunk into idx
+ * (room for max + 64); how many, or SIZE_MAX when there are more than max or the chunk ends inside
+ * quotes. `lfs`: how many of them are LFs (the caller checks they end the records). */
 NB_POPCNT_CLONES static size_t index_structurals(struct dec *x, uint32_t *idx, size_t max, size_t *lfs)
 {
     const struct nb_csv_dialect *d = x->d;
