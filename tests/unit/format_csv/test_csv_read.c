@@ -542,6 +542,29 @@ static void test_columnar_matches_record_walk(void **state)
     nb_schema_release(s);
 }
 
+/* A one-column file of these values is inferred as folding nb_value_classify over them says. */
+static void assert_infers_as_fold(const char *const *values, size_t n)
+{
+    struct nb_buf text;
+    nb_buf_init(&text);
+    nb_buf_puts(&text, "c\n");
+    unsigned state_ref = 0;
+    bool any = false, zoned = false;
+    for (size_t r = 0; r < n; r++) {
+        nb_buf_printf(&text, "%s\n", values[r]);
+        unsigned fits = nb_value_classify(values[r], strlen(values[r]));
+        state_ref = nb_infer_fold(state_ref, fits, !any);
+        any = true;
+        if (fits & NB_FITS_ZONED) zoned = true;
+    }
+    struct nb_type want = nb_infer_result(state_ref, any, zoned);
+    struct nb_error err = {0};
+    assert_int_equal(rd(text.data, true, NULL, &err), NB_OK);
+    assert_int_equal(R.schema->fields[0].type.id, want.id);
+    assert_int_equal(R.schema->fields[0].type.utc, want.utc);
+    nb_buf_cleanup(&text);
+}
+
 /* Inference skips nb_value_classify for values that fit every type a column still allows; the
  * types it settles on must be those of folding nb_value_classify over every value, for columns
  * mixing the shapes where the two could part (zones, big and signed numbers, bad dates). */
@@ -571,55 +594,24 @@ static void test_inference_matches_classify_fold(void **state)
         {"2024-02-29", "2023-02-29", NULL, NULL},
     };
     for (size_t f = 0; f < sizeof fixed / sizeof *fixed; f++) {
-        struct nb_buf text;
-        nb_buf_init(&text);
-        nb_buf_puts(&text, "c\n");
-        unsigned state_ref = 0;
-        bool any = false, zoned = false;
-        for (size_t r = 0; r < 4 && fixed[f][r]; r++) {
-            nb_buf_printf(&text, "%s\n", fixed[f][r]);
-            unsigned fits = nb_value_classify(fixed[f][r], strlen(fixed[f][r]));
-            state_ref = nb_infer_fold(state_ref, fits, !any);
-            any = true;
-            if (fits & NB_FITS_ZONED) zoned = true;
-        }
-        struct nb_type want = nb_infer_result(state_ref, any, zoned);
-        struct nb_error err = {0};
-        assert_int_equal(rd(text.data, true, NULL, &err), NB_OK);
-        assert_int_equal(R.schema->fields[0].type.id, want.id);
-        assert_int_equal(R.schema->fields[0].type.utc, want.utc);
-        nb_buf_cleanup(&text);
+        size_t n = 0;
+        while (n < 4 && fixed[f][n]) n++;
+        assert_infers_as_fold(fixed[f], n);
     }
+    /* Random columns: mostly one shape, the others from its neighbours in the pool (the same
+     * family: numbers, dates or timestamps), now and then from anywhere. */
     unsigned seed = 3;
+    const char *column[40];
     for (int t = 0; t < 1200; t++) {
-        /* One column: a run of one shape, then (maybe) others. */
-        struct nb_buf text;
-        nb_buf_init(&text);
-        nb_buf_puts(&text, "c\n");
         size_t rows = 1 + (size_t)(t % 40);
-        unsigned state_ref = 0;
-        bool any = false, zoned = false;
         seed = seed * 1103515245u + 12345u;
         size_t base = (seed >> 16) % np;
-        /* Mostly the base shape; the others from its neighbours in the pool (the same family:
-         * numbers, dates or timestamps), now and then from anywhere. */
         for (size_t r = 0; r < rows; r++) {
             seed = seed * 1103515245u + 12345u;
             unsigned pick = (seed >> 16) % 16;
-            size_t k = pick < 10 ? base : pick < 15 ? (base + (seed >> 20) % 5) % np : (seed >> 20) % np;
-            const char *v = pool[k];
-            nb_buf_printf(&text, "%s\n", v);
-            unsigned fits = nb_value_classify(v, strlen(v));
-            state_ref = nb_infer_fold(state_ref, fits, !any);
-            any = true;
-            if (fits & NB_FITS_ZONED) zoned = true;
+            column[r] = pool[pick < 10 ? base : pick < 15 ? (base + (seed >> 20) % 5) % np : (seed >> 20) % np];
         }
-        struct nb_type want = nb_infer_result(state_ref, any, zoned);
-        struct nb_error err = {0};
-        assert_int_equal(rd(text.data, true, NULL, &err), NB_OK);
-        assert_int_equal(R.schema->fields[0].type.id, want.id);
-        assert_int_equal(R.schema->fields[0].type.utc, want.utc);
-        nb_buf_cleanup(&text);
+        assert_infers_as_fold(column, rows);
     }
     read_result_cleanup(&R);
 }
