@@ -63,3 +63,9 @@ const char *nb_dynlib_error(struct nb_dynlib *lib)
 {
     return atomic_load_explicit(&lib->state, memory_order_acquire) == -1 ? lib->error : NULL;
 }
+
+nb_status nb_dynlib_require(struct nb_dynlib *lib, const char *who, struct nb_error *err)
+{
+    if (nb_dynlib_ready(lib)) return NB_OK;
+    return nb_error_set(err, NB_ERR_UNSUPPORTED, "%s: %s", who, lib->error);
+}

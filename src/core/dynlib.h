@@ -7,6 +7,8 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include "core/error.h"
+
 /* One entry point: its name and where in the library's table of function pointers it goes. */
 struct nb_dynlib_sym {
     const char *name;
@@ -35,6 +37,10 @@ bool nb_dynlib_ready(struct nb_dynlib *lib);
 /* Why lib could not be loaded ("cannot load libpq.so.5 (...); install the Debian package libpq5"),
  * or NULL when it is loaded or was never tried. */
 const char *nb_dynlib_error(struct nb_dynlib *lib);
+
+/* Loads lib (as nb_dynlib_ready) for a caller about to use it: NB_OK, or NB_ERR_UNSUPPORTED with
+ * "<who>: cannot load ...; install the Debian package ..." so the failure names the place. */
+nb_status nb_dynlib_require(struct nb_dynlib *lib, const char *who, struct nb_error *err);
 
 /* ---- forwarding files (src/net/curl_lib.c, src/connectors/postgres/pq_lib.c, ...) ------------- *
  * Such a file includes the library's header, lists the entry points nebula calls as

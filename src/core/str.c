@@ -219,3 +219,8 @@ void nb_format_bytes(uint64_t bytes, char *out, size_t cap)
     if (u == 0) snprintf(out, cap, "%llu B", (unsigned long long)bytes);
     else snprintf(out, cap, "%.1f %s", v, units[u]);
 }
+
+void nb_secure_zero(void *p, size_t n)
+{
+    if (p && n) explicit_bzero(p, n);
+}

@@ -34,5 +34,8 @@ static inline bool nb_utf8_valid(const char *s, size_t n) { return nb_utf8_valid
 bool nb_glob_match(const char *pattern, const char *s, bool pathname);
 /* Format a byte count for humans ("12.3 MiB") and a count of rows ("1.2M"). */
 void nb_format_bytes(uint64_t bytes, char *out, size_t cap);
+/* Wipe a secret (key, token, password) before its memory is freed or reused: unlike memset, the
+ * compiler may not drop it as a dead store. glibc's explicit_bzero, so wiping never loads OpenSSL. */
+void nb_secure_zero(void *p, size_t n);
 
 #endif

@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "io/io_internal.h"
+#include "io/snappy_lib.h"
 
 #define SZ_BLOCK 65536u
 #define SZ_IDENT_LEN 6
@@ -119,6 +120,8 @@ nb_status nb_zenc_snappy_create(int level, struct nb_zenc **out, struct nb_error
 {
     if (level != 0)
         return nb_error_set(err, NB_ERR_CONFIG, "snappy has no compression levels: remove compression_level (got %d)", level);
+    nb_status st = nb_snappy_require(err);
+    if (st != NB_OK) return st;
     struct snappy_enc *z = calloc(1, sizeof *z);
     if (!z) return nb_error_set(err, NB_ERR_NOMEM, "out of memory creating a snappy compressor");
     z->out_cap = 8 + snappy_max_compressed_length(SZ_BLOCK);
@@ -262,6 +265,8 @@ static const struct nb_zdec_ops snappy_dec_ops = {.decode = snappy_decode, .dest
 
 nb_status nb_zdec_snappy_create(struct nb_zdec **out, struct nb_error *err)
 {
+    nb_status st = nb_snappy_require(err);
+    if (st != NB_OK) return st;
     struct snappy_dec *d = calloc(1, sizeof *d);
     if (!d) return nb_error_set(err, NB_ERR_NOMEM, "out of memory creating a snappy decoder");
     d->max_body = 4 + snappy_max_compressed_length(SZ_BLOCK);

@@ -13,7 +13,9 @@
 #include "core/clock.h"
 #include "core/json.h"
 #include "core/log.h"
+#include "core/str.h"
 #include "io/stream.h"
+#include "net/crypto_lib.h"
 
 enum kind { SERVICE_ACCOUNT, AUTHORIZED_USER, METADATA };
 
@@ -73,6 +75,7 @@ nb_status nb_google_jwt(const char *private_key_pem, const char *key_id, const c
     nb_buf_putc(&signing, '.');
     nb_base64url(&signing, c.data, c.len);
     nb_status st = nb_buf_status(&signing, err);
+    if (st == NB_OK) st = nb_crypto_require("google oauth2", err);
     BIO *bio = NULL;
     EVP_PKEY *key = NULL;
     EVP_MD_CTX *md = NULL;
@@ -110,8 +113,8 @@ nb_status nb_google_jwt(const char *private_key_pem, const char *key_id, const c
 void nb_google_auth_destroy(struct nb_google_auth *a)
 {
     if (!a) return;
-    if (a->private_key) OPENSSL_cleanse(a->private_key, strlen(a->private_key));
-    OPENSSL_cleanse(a->token, sizeof a->token);
+    if (a->private_key) nb_secure_zero(a->private_key, strlen(a->private_key));
+    nb_secure_zero(a->token, sizeof a->token);
     free(a->file);
     free(a->scope);
     free(a->token_uri);
@@ -190,7 +193,7 @@ nb_status nb_google_auth_create(const char *credentials_file, const char *scope,
         }
         nb_arena_cleanup(&ar);
         if (text) {
-            OPENSSL_cleanse(text, len);
+            nb_secure_zero(text, len);
             free(text);
         }
     }
@@ -277,7 +280,7 @@ static nb_status fetch(struct nb_google_auth *a, struct nb_error *err)
     }
     nb_arena_cleanup(&ar);
     nb_http_response_cleanup(&r);
-    OPENSSL_cleanse(body.data ? body.data : (char *)"", body.len);
+    nb_secure_zero(body.data, body.len);
     nb_buf_cleanup(&body);
     return st;
 }

@@ -1,5 +1,6 @@
 /* SigV4 (see sigv4.h): canonical request -> string to sign -> HMAC chain of the secret over date,
- * region, service and "aws4_request" -> signature. OpenSSL supplies SHA-256 and HMAC. */
+ * region, service and "aws4_request" -> signature. OpenSSL supplies SHA-256 and HMAC, loaded at first
+ * use (net/crypto_lib.c): signing asks for it first, so a missing libcrypto is one clear error. */
 #include "net/sigv4.h"
 
 #include <ctype.h>
@@ -10,12 +11,14 @@
 #include <string.h>
 #include <time.h>
 
+#include "core/str.h"
+#include "net/crypto_lib.h"
 #include "net/http.h"
 
 void nb_aws_creds_cleanup(struct nb_aws_creds *c)
 {
     if (!c) return;
-    if (c->secret_access_key) OPENSSL_cleanse(c->secret_access_key, strlen(c->secret_access_key));
+    if (c->secret_access_key) nb_secure_zero(c->secret_access_key, strlen(c->secret_access_key));
     free(c->access_key_id);
     free(c->secret_access_key);
     free(c->session_token);
@@ -35,7 +38,11 @@ static void to_hex(const unsigned char *p, size_t n, char *out)
 void nb_sha256_hex(const void *p, size_t n, char out[65])
 {
     unsigned char md[SHA256_DIGEST_LENGTH];
-    SHA256(p, n, md);
+    /* NULL only when libcrypto cannot be loaded: an empty hash, and signing reports why. */
+    if (!SHA256(p, n, md)) {
+        out[0] = '\0';
+        return;
+    }
     to_hex(md, sizeof md, out);
 }
 
@@ -198,7 +205,7 @@ static nb_status check_inputs(const struct nb_sigv4_request *r, const struct nb_
         return nb_error_set(err, NB_ERR_AUTH, "no AWS credentials: set access_key_id/secret_access_key or AWS_ACCESS_KEY_ID");
     if (!r->amz_date || strlen(r->amz_date) != 16 || !r->region || !r->service || !r->method)
         return nb_error_set(err, NB_ERR_INTERNAL, "sigv4: incomplete request");
-    return NB_OK;
+    return nb_crypto_require("sigv4", err);
 }
 
 /* string to sign + signature over a finished canonical request. */
@@ -226,8 +233,8 @@ static void signature(const struct nb_sigv4_request *r, const struct nb_aws_cred
         hmac(ks, 32, "aws4_request", 12, kk);
         hmac(kk, 32, sts.data, sts.len, out);
         to_hex(out, 32, sig);
-        OPENSSL_cleanse(k, sl + 4);
-        OPENSSL_cleanse(kk, sizeof kk);
+        nb_secure_zero(k, sl + 4);
+        nb_secure_zero(kk, sizeof kk);
     } else {
         sig[0] = '\0';
     }

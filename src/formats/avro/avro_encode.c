@@ -12,6 +12,7 @@
 #include "batch/value.h"
 #include "core/str.h"
 #include "formats/avro/avro_internal.h"
+#include "io/snappy_lib.h"
 
 const char *nb_avro_codec_name(enum nb_avro_codec c)
 {
@@ -279,6 +280,7 @@ nb_status nb_avro_compress(const struct nb_avro_options *o, const char *raw, siz
         return NB_OK;
     }
     case NB_AVRO_SNAPPY: {
+        if (nb_snappy_require(err) != NB_OK) return NB_ERR_UNSUPPORTED;
         size_t bound = snappy_max_compressed_length(n);
         if (!nb_buf_reserve(out, bound + 4)) return nb_buf_status(out, err);
         size_t clen = bound;

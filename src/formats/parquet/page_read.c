@@ -10,6 +10,7 @@
 #include <zstd.h>
 
 #include "formats/parquet/read_internal.h"
+#include "io/snappy_lib.h"
 
 /* ---- page header ------------------------------------------------------------------------- */
 static nb_status data_v1_field(struct pq_tread *t, void *ctx, int16_t id, uint8_t ty, struct nb_error *err)
@@ -290,6 +291,7 @@ nb_status pq_decompress_check(int32_t codec, const uint8_t *in, size_t in_len, s
     switch (codec) {
     case NB_PQ_UNCOMPRESSED: most = in_len; break;
     case NB_PQ_SNAPPY: {
+        if (nb_snappy_require(err) != NB_OK) return NB_ERR_UNSUPPORTED;
         size_t len = 0;
         if (snappy_uncompressed_length((const char *)in, in_len, &len) != SNAPPY_OK)
             return nb_error_set(err, NB_ERR_INVALID, "snappy page is corrupt (no length)");
@@ -321,6 +323,7 @@ nb_status pq_decompress(struct pq_dctx *d, int32_t codec, const uint8_t *in, siz
         if (in_len) memcpy(out, in, in_len);
         return NB_OK;
     case NB_PQ_SNAPPY: {
+        if (nb_snappy_require(err) != NB_OK) return NB_ERR_UNSUPPORTED;
         size_t len = 0;
         if (snappy_uncompressed_length((const char *)in, in_len, &len) != SNAPPY_OK || len != out_len)
             return nb_error_set(err, NB_ERR_INVALID, "snappy page is corrupt (its length does not match the header)");

@@ -10,6 +10,7 @@
 #include <zstd.h>
 
 #include "formats/parquet/column.h"
+#include "io/snappy_lib.h"
 
 void pq_comp_init(struct pq_comp *k, const struct nb_parquet_options *opt)
 {
@@ -35,6 +36,7 @@ nb_status pq_compress(struct pq_comp *x, const char *src, size_t n, struct nb_bu
         *out_len = n;
         return NB_OK;
     case NB_PQ_SNAPPY: {
+        if (nb_snappy_require(err) != NB_OK) return NB_ERR_UNSUPPORTED;
         size_t cap = snappy_max_compressed_length(n);
         if (!nb_buf_reserve(d, cap)) break;
         size_t len = cap;

@@ -156,13 +156,26 @@ static void test_redact(void **state)
     assert_string_equal(msg, "password=*** and again ***");
 }
 
+/* nb_secure_zero wipes every byte it is given and nothing around it; NULL or 0 bytes are no-ops. */
+static void test_secure_zero(void **state)
+{
+    (void)state;
+    char buf[16];
+    memset(buf, 'x', sizeof buf);
+    nb_secure_zero(buf + 2, 10);
+    for (size_t i = 0; i < sizeof buf; i++) assert_int_equal(buf[i], i >= 2 && i < 12 ? 0 : 'x');
+    nb_secure_zero(NULL, 5);
+    nb_secure_zero(buf, 0);
+    assert_int_equal(buf[0], 'x');
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_error_prefix),   cmocka_unit_test(test_arena),
         cmocka_unit_test(test_buf_json_string), cmocka_unit_test(test_durations_sizes),
         cmocka_unit_test(test_nearest_and_utf8), cmocka_unit_test(test_redact),
-        cmocka_unit_test(test_utf8_against_reference),
+        cmocka_unit_test(test_utf8_against_reference), cmocka_unit_test(test_secure_zero),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1,7 +1,8 @@
 /* Unit tests of core/dynlib: a missing library and a missing entry point each give one clear error
  * naming them (and the package to install), a real library (libz.so.1) loads and its functions
- * work through the table, concurrent first calls load once, and generated stubs of a library that
- * cannot be loaded return their failure values instead of crashing. */
+ * work through the table, concurrent first calls load once, generated stubs of a library that
+ * cannot be loaded return their failure values instead of crashing, and nb_dynlib_require's error
+ * names its caller. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -120,6 +121,27 @@ static void stubs_of_a_missing_library_fail_cleanly(void **state)
     assert_contains(nb_dynlib_error(&nb_dynlib_this), "nebula-absent");
 }
 
+/* nb_dynlib_require: the caller's name first, then why and what to install; NB_OK when loadable. */
+static void require_names_the_caller(void **state)
+{
+    (void)state;
+    struct nb_error err = {0};
+    assert_int_equal(nb_dynlib_require(&nb_dynlib_this, "absent-codec", &err), NB_ERR_UNSUPPORTED);
+    assert_int_equal(err.code, NB_ERR_UNSUPPORTED);
+    const char *head = "absent-codec: cannot load libnebula-absent.so.1 (";
+    assert_true(strncmp(err.message, head, strlen(head)) == 0);
+    assert_contains(err.message, "); install the Debian package nebula-absent");
+    assert_int_equal(nb_dynlib_require(&nb_dynlib_this, "absent-codec", NULL), NB_ERR_UNSUPPORTED);
+
+    static struct zapi api;
+    static const struct nb_dynlib_sym syms[] = {{"crc32", offsetof(struct zapi, crc)}};
+    static struct nb_dynlib lib = NB_DYNLIB_INIT("libz.so.1", "zlib1g", syms, &api);
+    struct nb_error ok = {0};
+    assert_int_equal(nb_dynlib_require(&lib, "zlib", &ok), NB_OK);
+    assert_string_equal(ok.message, "");
+    assert_non_null(api.crc);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -128,6 +150,7 @@ int main(void)
         cmocka_unit_test(real_library_loads_and_works),
         cmocka_unit_test(concurrent_first_calls),
         cmocka_unit_test(stubs_of_a_missing_library_fail_cleanly),
+        cmocka_unit_test(require_names_the_caller),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
