@@ -48,23 +48,38 @@ gen() {   # gen shape rows fmt -> path (parquet: the csv written by nebula, snap
 # input generated just before made the first nebula runs 1.9 s instead of 1.6 s).
 clear_outputs() { find "$OUT" -maxdepth 1 -type f ! -name '*.txt' -delete; sync; }
 
-# measure <label> <command...>: prints "wall maxrss_kb inner" medians over RUNS (after one warm-up)
+median() { printf '%s\n' "$@" | sort -g | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
+
+# timed <P> <command...>: one timed run after clearing the outputs; appends its wall seconds, peak
+# RSS (KiB) and inner time (the command's last line if it is a number, else the wall) to the
+# caller's arrays P_W, P_R and P_I (FAILED when the command fails).
+timed() {
+  local -n tw=${1}_W tr=${1}_R ti=${1}_I
+  shift
+  clear_outputs
+  local t0 t1 w m
+  t0=$(date +%s%N)
+  /usr/bin/time -f "%e %M" -o "$OUT/time.txt" "${@}" > "$OUT/inner.txt" 2>"$OUT/err.txt" || { tw+=(FAILED); return 0; }
+  t1=$(date +%s%N)
+  read -r _ m < "$OUT/time.txt"
+  w=$(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.3f", (b - a) / 1e9 }')   # GNU time rounds to 10 ms
+  tw+=("$w"); tr+=("$m"); ti+=("$(tail -1 "$OUT/inner.txt" 2>/dev/null | grep -Eo '^[0-9.]+$' || echo "$w")")
+}
+
+# medians <P>: "wall maxrss_kb inner" medians of the caller's P_ arrays, or FAILED.
+medians() {
+  local -n mw=${1}_W mr=${1}_R mi=${1}_I
+  case " ${mw[*]} " in *" FAILED "*) echo FAILED; return 0 ;; esac
+  echo "$(median "${mw[@]}") $(median "${mr[@]}") $(median "${mi[@]}")"
+}
+
+# measure <command...>: prints "wall maxrss_kb inner" medians over RUNS (after one warm-up)
 measure() {
-  local runs=$RUNS walls=() rss=() inner=()
+  local M_W=() M_R=() M_I=()
   clear_outputs
   "${@}" > "$OUT/inner.txt" 2>"$OUT/err.txt" || { echo "FAILED"; cat "$OUT/err.txt" >&2; return 0; }
-  for ((r = 0; r < runs; r++)); do
-    clear_outputs
-    local t0 t1
-    t0=$(date +%s%N)
-    /usr/bin/time -f "%e %M" -o "$OUT/time.txt" "${@}" > "$OUT/inner.txt" 2>"$OUT/err.txt" || { echo "FAILED"; return 0; }
-    t1=$(date +%s%N)
-    read -r _ m < "$OUT/time.txt"
-    w=$(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.3f", (b - a) / 1e9 }')   # GNU time rounds to 10 ms
-    walls+=("$w"); rss+=("$m"); inner+=("$(tail -1 "$OUT/inner.txt" 2>/dev/null | grep -Eo '^[0-9.]+$' || echo "$w")")
-  done
-  median() { printf '%s\n' "$@" | sort -g | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
-  echo "$(median "${walls[@]}") $(median "${rss[@]}") $(median "${inner[@]}")"
+  for ((r = 0; r < RUNS; r++)); do timed M "${@}"; done
+  medians M
 }
 
 results=$ROOT/bench/results/latest.md
@@ -72,7 +87,7 @@ results=$ROOT/bench/results/latest.md
   echo "# Benchmark results"
   echo
   echo "Machine: $(nproc) cores, $(awk '/MemTotal/ {printf "%.0f GiB", $2/1048576}' /proc/meminfo), $(uname -r); $(date -u +%Y-%m-%d)."
-  echo "Median of $RUNS runs after a warm-up. MB/s = input MB / wall s. ratio = reference time / Nebula time (DuckDB: its COPY time without node start-up)."
+  echo "Median of $RUNS runs after a warm-up; Nebula, the floor and DuckDB take turns run by run. MB/s = input MB / wall s. ratio = reference time / Nebula time (DuckDB: its COPY time without node start-up)."
   echo
   echo "| case | rows | tool | wall s | rows/s | MB/s | peak RSS MiB | bytes/record | ratio |"
   echo "|---|---:|---|---:|---:|---:|---:|---:|---:|"
@@ -94,23 +109,38 @@ run_case() {   # run_case name shape rows informat nebula-dest-type nebula-args 
   local bytes; bytes=$(stat -c %s "$input")
   local ext=${dkind%%_*}; [ "$ext" = json_array ] && ext=json
   local src=csv; [ "$infmt" = ndjson ] && src=json; [ "$infmt" = parquet ] && src=parquet
-  # shellcheck disable=SC2086
-  read -r nw nr _ < <(measure "$NEBULA" pipeline "$src" "$dtype" --source-path "$input" --dest-path "$OUT/nebula.out" \
-      --progress never --log-level warn $nargs)
-  local ns; ns=$(stat -c %s "$OUT/nebula.out" 2>/dev/null || echo 0)   # the next measure clears it
-  local floor_w floor_r
-  read -r floor_w floor_r _ < <(measure bash -c "cat '$input' > '$OUT/floor.out'")
+  # Nebula, the floor and DuckDB take turns, run by run (after a warm-up of each), so a slow spell
+  # of the machine (this VM's speed drifts by 20-30% over seconds) falls on all of them alike.
+  # shellcheck disable=SC2206
+  local ncmd=("$NEBULA" pipeline "$src" "$dtype" --source-path "$input" --dest-path "$OUT/nebula.out"
+              --progress never --log-level warn $nargs)
+  local fcmd=(bash -c "cat '$input' > '$OUT/floor.out'")
+  local dcmd=(node "$ROOT/bench/duckdb_copy.mjs" "$input" "$OUT/duck.$ext" "$dkind")
+  local duck=0; [ "$HAVE_DUCKDB" = 1 ] && [ -n "$dkind" ] && duck=1
+  local N_W=() N_R=() N_I=() F_W=() F_R=() F_I=() D_W=() D_R=() D_I=() ns=0 ds=0
+  clear_outputs
+  "${ncmd[@]}" > /dev/null 2>"$OUT/err.txt" || { cat "$OUT/err.txt" >&2; N_W=(FAILED); }
+  "${fcmd[@]}"
+  [ "$duck" = 1 ] && { "${dcmd[@]}" > /dev/null 2>&1 || D_W=(FAILED); }
+  for ((r = 0; r < RUNS; r++)); do
+    timed N "${ncmd[@]}"; ns=$(stat -c %s "$OUT/nebula.out" 2>/dev/null || echo 0)
+    timed F "${fcmd[@]}"
+    [ "$duck" = 1 ] && { timed D "${dcmd[@]}"; ds=$(stat -c %s "$OUT/duck.$ext" 2>/dev/null || echo 0); }
+  done
+  local nw nr floor_w floor_r
+  read -r nw nr _ < <(medians N)
+  read -r floor_w floor_r _ < <(medians F)
   row "$name" "$rows" "nebula" "$nw" "$nr" "$bytes" "1.00"
   NEB_WALL["$name|$rows"]=$nw; NEB_MBS["$name|$rows"]=$(awk -v b="$bytes" -v w="$nw" 'BEGIN { printf "%.1f", b / 1e6 / w }')
   NEB_RSS["$name|$rows"]=$nr
   row "$name" "$rows" "cat (floor)" "$floor_w" "$floor_r" "$bytes" "$(awk -v a="$floor_w" -v b="$nw" 'BEGIN { printf "%.2f", a / b }')"
-  if [ "$HAVE_DUCKDB" = 1 ] && [ -n "$dkind" ]; then
-    read -r dw dr di < <(measure node "$ROOT/bench/duckdb_copy.mjs" "$input" "$OUT/duck.$ext" "$dkind")
+  if [ "$duck" = 1 ]; then
+    local dw dr di
+    read -r dw dr di < <(medians D)
     row "$name" "$rows" "duckdb (COPY $di s)" "$dw" "$dr" "$bytes" "$(awk -v a="$di" -v b="$nw" 'BEGIN { printf "%.2f", a / b }')"
     DUCK_RATIO["$name|$rows"]=$(awk -v a="$di" -v b="$nw" 'BEGIN { printf "%.2f", a / b }')
   fi
-  if [ "$dtype" = parquet ] && [ -s "$OUT/duck.$ext" ]; then
-    local ds; ds=$(stat -c %s "$OUT/duck.$ext")
+  if [ "$dtype" = parquet ] && [ "$ds" -gt 0 ]; then
     printf '| %s: file size | %s | nebula %s B, duckdb %s B | | | | | | %s |\n' "$name" "$rows" "$ns" "$ds" \
       "$(awk -v a="$ns" -v b="$ds" 'BEGIN { printf "%.3f", a / b }')" | tee -a "$results"
   fi
