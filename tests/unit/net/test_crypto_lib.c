@@ -21,6 +21,7 @@
 #include "net/crypto_lib.h"
 #include "net/google_auth.h"
 #include "net/sigv4.h"
+#include "broken_lib.h"
 
 static const char *broken_dir;   /* set in the child */
 
@@ -64,26 +65,7 @@ static void loaded_at_first_use_only(void **state)
 static void broken_library_is_a_clear_error(void **state)
 {
     (void)state;
-    char dir[] = "/tmp/nb-crypto-lib-XXXXXX";
-    assert_non_null(mkdtemp(dir));
-    char so[sizeof dir + 32];
-    snprintf(so, sizeof so, "%s/libcrypto.so.3", dir);
-    int fd = open(so, O_WRONLY | O_CREAT | O_TRUNC, 0644);
-    assert_true(fd >= 0);
-    close(fd);
-    pid_t pid = fork();
-    assert_true(pid >= 0);
-    if (pid == 0) {
-        setenv("LD_LIBRARY_PATH", dir, 1);
-        execl("/proc/self/exe", "test_crypto_lib", "--broken-crypto", dir, (char *)NULL);
-        _exit(99);
-    }
-    int status = 0;
-    assert_int_equal(waitpid(pid, &status, 0), pid);
-    unlink(so);
-    rmdir(dir);
-    assert_true(WIFEXITED(status));
-    assert_int_equal(WEXITSTATUS(status), 0);
+    run_child_with_broken_lib("libcrypto.so.3", "test_crypto_lib", "--broken-crypto");
 }
 
 /* ---- in the child, where libcrypto.so.3 cannot be loaded ---- */
