@@ -41,11 +41,14 @@ struct walker {
     uint64_t carry;      /* all ones when the previous block ended inside quotes */
 };
 
+/* An escape character other than the quote: classification goes byte by byte. */
+static bool dialect_escapes(const struct nb_csv_dialect *d) { return d->quote && d->escape && d->escape != d->quote; }
+
 static void walker_init(struct walker *w, const struct nb_csv_dialect *d)
 {
     w->d = d;
     w->isa = nb_csv_isa_active();
-    w->esc_mode = d->quote && d->escape && d->escape != d->quote;
+    w->esc_mode = dialect_escapes(d);
     w->pending_esc = false;
     w->carry = 0;
 }
@@ -525,16 +528,27 @@ int nb_csv_fit_kind(struct nb_type t, const char *s, size_t n, bool vector)
  * type is a constant in it), over text that is still in cache. A numeric column stays "plain"
  * only while every value took the plain-number path. Values appended by append_field have 32
  * spare bytes behind them in the column, so the vector shortcuts can load them whole. */
+/* Check value r (text s, n bytes; readable16 as for fit_kind) of col against type t: a value that
+ * does not fit is marked a mismatch. False when it is not a plain number. The column-at-a-time
+ * loop keeps col->len behind its values until the end, so a mark moves it past r first. */
+static inline __attribute__((always_inline)) bool check_value(struct nb_column *col, size_t r, struct nb_type t,
+                                                              const char *s, size_t n, bool readable16)
+{
+    enum fit f = fit_kind(t, s, n, readable16);
+    if (f == FIT_NO) {
+        if (col->len <= r) col->len = r + 1;
+        nb_column_mark_mismatch_at(col, r);
+    }
+    return f == FIT_PLAIN_NUMBER;
+}
+
 static inline __attribute__((always_inline)) void check_column_as(struct nb_column *col, size_t from, struct nb_type t)
 {
     for (size_t r = from; r < col->len; r++) {
         if (col->null_count && !nb_bit_get(col->validity, r)) continue;
         uint32_t a = col->offsets[r];
-        size_t n = col->offsets[r + 1] - a;
-        enum fit f = fit_kind(t, col->data + a, n, a + 16 <= col->data_cap);
-        if (f == FIT_PLAIN_NUMBER) continue;
-        col->plain_numbers = false;
-        if (f == FIT_NO) nb_column_mark_mismatch_at(col, r);
+        if (!check_value(col, r, t, col->data + a, col->offsets[r + 1] - a, a + 16 <= col->data_cap))
+            col->plain_numbers = false;
     }
 }
 
@@ -735,6 +749,14 @@ static void finish_locs(struct dec *x)
     }
 }
 
+/* Where a column's plain_numbers starts before decoding: only a batch decoded here from its first
+ * row can vouch for all of its values, and only numbers can be plain. */
+static bool plain_numbers_start(const struct nb_batch *b, size_t col)
+{
+    enum nb_type_id t = b->cols[col].type.id;
+    return b->n_rows == 0 && (t == NB_TYPE_INT64 || t == NB_TYPE_FLOAT64);
+}
+
 /* ---- the column-at-a-time path ------------------------------------------------------------- */
 
 /* Most chunks are regular: every record has exactly the header's number of fields, no blank or
@@ -848,16 +870,7 @@ static inline __attribute__((always_inline)) bool columnar_column(struct dec *x,
                 }
                 dlen += n;
                 /* The type check while the value is at hand (check_column's job on the other path). */
-                if (check) {
-                    enum fit f = fit_kind(type, p, n, wide);
-                    if (f != FIT_PLAIN_NUMBER) {
-                        plain = false;
-                        if (f == FIT_NO) {
-                            col->len = r0 + k + 1;
-                            nb_column_mark_mismatch_at(col, r0 + k);
-                        }
-                    }
-                }
+                if (check && !check_value(col, r0 + k, type, p, n, wide)) plain = false;
             } else {
                 /* Quoted: the record walk's own field code appends it (and sets or clears its bit). */
                 size_t r = r0 + k;
@@ -868,14 +881,10 @@ static inline __attribute__((always_inline)) bool columnar_column(struct dec *x,
                 nulls = 0;
                 dec_field_slow(x, col, start, end);
                 if (x->bad != BAD_NONE || col->oom) return x->bad == BAD_NONE;
-                if (check && nb_bit_get(col->validity, r)) {
-                    uint32_t a = offsets[r];
-                    enum fit f = fit_kind(type, col->data + a, col->data_len - a, a + 16 <= col->data_cap);
-                    if (f != FIT_PLAIN_NUMBER) {
-                        plain = false;
-                        if (f == FIT_NO) nb_column_mark_mismatch_at(col, r);
-                    }
-                }
+                uint32_t a = offsets[r];
+                if (check && nb_bit_get(col->validity, r) &&
+                    !check_value(col, r, type, col->data + a, col->data_len - a, a + 16 <= col->data_cap))
+                    plain = false;
                 data = col->data;
                 dlen = col->data_len;
                 dcap = col->data_cap;
@@ -947,8 +956,7 @@ static bool decode_columnar(struct dec *x)
         for (size_t r = 0; r < rows && r < x->locs_cap; r++, e += ncols) b->locs[r].offset = (uint32_t)(e[-1] + 1);
     } else {
         nb_batch_truncate(b, 0);
-        for (size_t c = 0; c < ncols; c++)
-            b->cols[c].plain_numbers = b->cols[c].type.id == NB_TYPE_INT64 || b->cols[c].type.id == NB_TYPE_FLOAT64;
+        for (size_t c = 0; c < ncols; c++) b->cols[c].plain_numbers = plain_numbers_start(b, c);
         x->bad = BAD_NONE;
         x->bad_pos = 0;
     }
@@ -979,8 +987,7 @@ nb_status nb_csv_decode(const struct nb_csv_dialect *d, const struct nb_csv_chun
     for (size_t i = 0; i < x.ncols; i++) {
         enum nb_type_id t = b->cols[i].type.id;
         x.check[i] = t != NB_TYPE_STRING && t != NB_TYPE_NULL && t != NB_TYPE_BINARY && t != NB_TYPE_JSON;
-        /* Only a batch decoded here from its first row can vouch for all of its values. */
-        b->cols[i].plain_numbers = b->n_rows == 0 && (t == NB_TYPE_INT64 || t == NB_TYPE_FLOAT64);
+        b->cols[i].plain_numbers = plain_numbers_start(b, i);
     }
     nb_status st = NB_OK;
     if (c->expected_rows && (st = nb_batch_reserve(b, b->n_rows + c->expected_rows, err)) != NB_OK) goto out;
@@ -995,7 +1002,7 @@ nb_status nb_csv_decode(const struct nb_csv_dialect *d, const struct nb_csv_chun
         for (size_t i = 0; i < x.ncols; i++) nb_column_grow_data(&b->cols[i], 4096);
     x.bad_utf8 = nb_utf8_valid_prefix(c->data, c->len);
     if (first_row == 0 && x.expected_rows && x.ncols && x.bad_utf8 == c->len && c->len <= COLUMNAR_MAX_LEN &&
-        !d->comment[0] && !d->n_null_values && !(d->quote && d->escape && d->escape != d->quote) && d->delimiter != '\n' && d->delimiter != '\r' &&
+        !d->comment[0] && !d->n_null_values && !dialect_escapes(d) && d->delimiter != '\n' && d->delimiter != '\r' &&
         atomic_load_explicit(&columnar_on, memory_order_relaxed) &&
         decode_columnar(&x))
         goto checked;   /* the columns were type-checked on the way */
